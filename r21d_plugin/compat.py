@@ -1,0 +1,95 @@
+"""Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.6 stack needs, in one place.
+
+Each fix is as narrow as possible and a no-op where the upstream stack is already right,
+so a future MMAction2 or mmengine release needs no change here. ``apply()`` runs once,
+from ``r21d_plugin/__init__.py``, before anything imports ``mmaction.models``.
+
+Fixes that live elsewhere, because they are install-time facts:
+
+* ``importlib_metadata`` (imported but not declared by mmaction2) and ``setuptools<82``
+  (mmengine needs ``pkg_resources`` for ``mmaction::`` bases) are pinned in ``setup.py``.
+* CPU distributed launching (mmengine always calls ``torch.cuda.set_device``) is handled
+  in ``r21d_plugin.engine.launch``, which the tools use.
+"""
+import importlib.util
+import os
+import sys
+import types
+
+_applied = False
+
+
+def _stub_missing_drn() -> None:
+    """mmaction2 1.2.0's wheel lacks ``mmaction/models/localizers/drn`` (mmaction2#2714).
+
+    ``mmaction/models/localizers/__init__.py`` imports ``DRN`` from it, so ``import
+    mmaction.models`` fails. We register a stub package whose ``DRN`` raises a clear error
+    if anyone actually builds it; recognition models never do.
+    """
+    if 'mmaction.models.localizers.drn' in sys.modules:
+        return
+    # Look at the files, not the import system: importing the parent package is
+    # exactly what fails.
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return
+    localizers = os.path.join(spec.submodule_search_locations[0], 'models', 'localizers')
+    if not os.path.isdir(localizers) or os.path.isdir(os.path.join(localizers, 'drn')):
+        return
+
+    class DRN:  # noqa: D401 - a placeholder with the upstream name
+        """Placeholder for the DRN localizer missing from the mmaction2 1.2.0 wheel."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(
+                'DRN is missing from the mmaction2 1.2.0 wheel (mmaction2#2714); '
+                'r21d_plugin stubbed it so that recognition models import. Install '
+                'mmaction2 from source to use DRN.')
+
+    package = types.ModuleType('mmaction.models.localizers.drn')
+    package.__path__ = []  # a package, so that `drn.drn` resolves
+    module = types.ModuleType('mmaction.models.localizers.drn.drn')
+    module.DRN = DRN
+    package.drn = module
+    sys.modules[package.__name__] = package
+    sys.modules[module.__name__] = module
+
+
+def mmengine_checkpoint_safe_globals() -> list:
+    """The non-tensor types an mmengine 0.10.7 checkpoint carries, and nothing more.
+
+    torch >= 2.6 loads with ``weights_only=True``. mmengine pickles its ``MessageHub``
+    (``HistoryBuffer`` objects holding numpy arrays and scalars) into ``message_hub`` of
+    every checkpoint, so ``resume``/``load_from`` fail. Allow-listing exactly these types
+    keeps safe loading on for everything else.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    allowed = [HistoryBuffer, np.ndarray, np.dtype]
+    # Array reconstruction and numpy scalars are pickled through these functions.
+    core = getattr(np, '_core', None) or np.core
+    allowed += [core.multiarray._reconstruct, core.multiarray.scalar]
+    # numpy >= 1.25 pickles dtypes by their concrete class (e.g. Float64DType).
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [type(np.dtype(name)) for name in (
+            'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
+            'uint8', 'bool')]
+    return allowed
+
+
+def _allow_mmengine_checkpoints() -> None:
+    import torch
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
+
+
+def apply() -> None:
+    """Apply every fix once; safe to call repeatedly."""
+    global _applied
+    if _applied:
+        return
+    _stub_missing_drn()
+    _allow_mmengine_checkpoints()
+    _applied = True

@@ -1,0 +1,14 @@
+from .convs import (CONV_KINDS, CollapsingConv3d, Conv2Plus1d, FullConv3d, SpatialConv3d,
+                    factorized_mid_channels)
+from .presets import (PAPER_NAMES, PAPER_PRESETS, FR2DResNet, MixedConvResNet,
+                      R2DResNet, R3DResNet, ResNet2Plus1dHomog, ReversedMixedConvResNet,
+                      mixed_group_convs, paper_backbone)
+from .resnet import STAGE_BLOCKS, BasicBlock3d, SpatioTemporalResNet
+
+__all__ = [
+    'CONV_KINDS', 'CollapsingConv3d', 'Conv2Plus1d', 'FullConv3d', 'SpatialConv3d',
+    'factorized_mid_channels', 'PAPER_NAMES', 'PAPER_PRESETS', 'FR2DResNet',
+    'MixedConvResNet', 'R2DResNet', 'R3DResNet', 'ResNet2Plus1dHomog',
+    'ReversedMixedConvResNet', 'mixed_group_convs', 'paper_backbone', 'STAGE_BLOCKS',
+    'BasicBlock3d', 'SpatioTemporalResNet'
+]

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up (or refresh) the project's virtual environment in .venv on a fresh machine.
+# CPU torch 2.13.0 goes in first, so pip never pulls a multi-GB CUDA build for the
+# range setup.py asks for. On a GPU cluster, install your own CUDA torch first instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# pip's quiet mode still warns about this machine's missing local index folders: hide
+# those lines, but never a failure.
+pip_install() {
+  local log; log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check "$@" >"$log" 2>&1; then
+    cat "$log"; return 1
+  fi
+  grep -v "^WARNING: Location" "$log" || true
+}
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  pip_install torch==2.13.0
+fi
+pip_install 'setuptools<82' wheel
+pip_install -e '.[tests]'
+.venv/bin/python -c "import r21d_plugin, torch, mmaction; print('r21d_plugin', r21d_plugin.__version__, '| torch', torch.__version__, '| mmaction2', mmaction.__version__)"

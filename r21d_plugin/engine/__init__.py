@@ -1,0 +1,1 @@
+"""Engine: launching (CPU distributed included), hooks and safe checkpoints."""

@@ -1,0 +1,15 @@
+# Runtime shared by every config of the plugin: MMAction2's defaults, plus the plugin
+# import, TensorBoard logging, and checkpoints that keep the last few and the best.
+_base_ = ['mmaction::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['r21d_plugin'], allow_failed_imports=False)
+default_scope = 'mmaction'
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
+
+# The paper's clip-level runs are long: cudnn picks the fastest 3D conv algorithms once.
+env_cfg = dict(cudnn_benchmark=True)
+
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)

@@ -29,5 +29,10 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': ['pytest>=7', 'pytest-xdist']},
+    extras_require={
+        # torchvision's video models are the reference the weight converters are tested
+        # against. 0.29.1 is the release that imports beside a wheel on this machine's disk
+        # (it brings torch 2.14.1); PyPI's build for torch 2.13 fails to import.
+        'tests': ['pytest>=7', 'pytest-xdist', 'torchvision==0.29.1'],
+    },
 )

@@ -2,7 +2,11 @@
 # Set up (or refresh) the project's virtual environment in .venv on a fresh machine.
 # CPU torch 2.13.0 goes in first, so pip never pulls a multi-GB CUDA build for the
 # range setup.py asks for. On a GPU cluster, install your own CUDA torch first instead.
+#   bash tools/setup.sh           the package (enough to train, test and benchmark)
+#   bash tools/setup.sh --tests   plus the test extra (pytest, torchvision as a reference)
 set -euo pipefail
+extra=''
+[ "${1:-}" = '--tests' ] && extra='[tests]'
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -20,5 +24,5 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   pip_install torch==2.13.0
 fi
 pip_install 'setuptools<82' wheel
-pip_install -e '.[tests]'
+pip_install -e ".$extra"
 .venv/bin/python -c "import r21d_plugin, torch, mmaction; print('r21d_plugin', r21d_plugin.__version__, '| torch', torch.__version__, '| mmaction2', mmaction.__version__)"

@@ -13,6 +13,7 @@ Fixes that live elsewhere, because they are install-time facts:
 """
 import importlib.util
 import os
+import pickle
 import sys
 import types
 
@@ -55,6 +56,21 @@ def _stub_missing_drn() -> None:
     sys.modules[module.__name__] = module
 
 
+def _history_buffer_statistic(owner: type, name: str):
+    """Stands in for ``getattr`` while unpickling under ``weights_only``.
+
+    Protocol 2 pickles ``HistoryBuffer``'s statistics methods (``min``, ``max``, ``mean``,
+    ``current``) as ``getattr(HistoryBuffer, name)``. Allowing the real ``getattr`` would
+    let a checkpoint reach any attribute of any allowed object; this resolves only those.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({owner!r}, {name!r}); under weights_only only '
+        f'HistoryBuffer statistics methods are resolved')
+
+
 def mmengine_checkpoint_safe_globals() -> list:
     """The non-tensor types an mmengine 0.10.7 checkpoint carries, and nothing more.
 
@@ -66,7 +82,8 @@ def mmengine_checkpoint_safe_globals() -> list:
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    allowed = [HistoryBuffer, np.ndarray, np.dtype]
+    allowed = [HistoryBuffer, np.ndarray, np.dtype,
+               (_history_buffer_statistic, 'builtins.getattr')]
     # Array reconstruction and numpy scalars are pickled through these functions.
     core = getattr(np, '_core', None) or np.core
     allowed += [core.multiarray._reconstruct, core.multiarray.scalar]

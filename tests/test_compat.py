@@ -1,0 +1,64 @@
+"""The upstream-stack fixes applied by ``import r21d_plugin``."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+import r21d_plugin  # noqa: F401
+from r21d_plugin import compat
+
+
+def test_mmaction_models_import_despite_the_missing_drn_module():
+    import mmaction.models  # noqa: F401 - fails on the bare 1.2.0 wheel
+    from mmaction.models.localizers import DRN
+    with pytest.raises(ImportError, match='mmaction2#2714'):
+        DRN()
+
+
+def test_apply_is_idempotent():
+    compat.apply()
+    compat.apply()
+
+
+def test_mmengine_message_hub_loads_under_weights_only(tmp_path):
+    hub = MessageHub.get_instance('compat_test')
+    for step in range(3):
+        hub.update_scalar('train/loss', np.float64(1.0 / (step + 1)))
+        hub.update_scalar('train/lr', 0.01)
+    hub.update_info('iter', 3)
+    checkpoint = dict(state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict(),
+                      meta=dict(seed=np.int64(0), epoch=1))
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(checkpoint, path)
+    loaded = torch.load(path, weights_only=True)
+    restored = MessageHub.get_instance('compat_restored')
+    restored.load_state_dict(loaded['message_hub'])
+    assert restored.get_scalar('train/loss').data[0].tolist() == [1.0, 0.5, 1.0 / 3]
+
+
+class NotAllowListed:
+
+    def __reduce__(self):
+        return (print, ('this would run at load time', ))
+
+
+def test_anything_else_is_still_refused(tmp_path):
+    path = tmp_path / 'hostile.pth'
+    torch.save({'payload': NotAllowListed()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='print'):
+        torch.load(path, weights_only=True)
+
+
+class ReachesForAttributes:
+
+    def __reduce__(self):
+        return (getattr, (np.ndarray, 'tofile'))
+
+
+def test_getattr_resolves_history_buffer_statistics_only(tmp_path):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'payload': ReachesForAttributes()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer statistics'):
+        torch.load(path, weights_only=True)

@@ -1,0 +1,1 @@
+"""Data: the embedded motion dataset, flow transforms, robust loading, clip sampling."""

@@ -1,13 +1,15 @@
 from .convs import (CONV_KINDS, CollapsingConv3d, Conv2Plus1d, FullConv3d, SpatialConv3d,
                     factorized_mid_channels)
-from .presets import (PAPER_NAMES, PAPER_PRESETS, FR2DResNet, MixedConvResNet,
+from .complexity import backbone_complexity, complexity_table
+from .presets import (PAPER_NAMES, PAPER_PRESETS, PAPER_TABLE2_PARAMS_M, FR2DResNet, MixedConvResNet,
                       R2DResNet, R3DResNet, ResNet2Plus1dHomog, ReversedMixedConvResNet,
                       mixed_group_convs, paper_backbone)
 from .resnet import STAGE_BLOCKS, BasicBlock3d, SpatioTemporalResNet
 
 __all__ = [
     'CONV_KINDS', 'CollapsingConv3d', 'Conv2Plus1d', 'FullConv3d', 'SpatialConv3d',
-    'factorized_mid_channels', 'PAPER_NAMES', 'PAPER_PRESETS', 'FR2DResNet',
+    'factorized_mid_channels', 'backbone_complexity', 'complexity_table', 'PAPER_NAMES',
+    'PAPER_PRESETS', 'PAPER_TABLE2_PARAMS_M', 'FR2DResNet',
     'MixedConvResNet', 'R2DResNet', 'R3DResNet', 'ResNet2Plus1dHomog',
     'ReversedMixedConvResNet', 'mixed_group_convs', 'paper_backbone', 'STAGE_BLOCKS',
     'BasicBlock3d', 'SpatioTemporalResNet'

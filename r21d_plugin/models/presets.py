@@ -97,6 +97,12 @@ PAPER_PRESETS = _paper_presets()
 PAPER_NAMES = ('R2D', 'f-R2D', 'R3D', 'MC2', 'MC3', 'MC4', 'MC5', 'rMC2', 'rMC3', 'rMC4',
                'rMC5', 'R(2+1)D')
 
+#: Parameter counts the paper prints in Table 2 (18 layers, fc 400), in millions.
+PAPER_TABLE2_PARAMS_M = {
+    'R2D': 11.4, 'f-R2D': 11.4, 'R3D': 33.4, 'MC2': 11.4, 'MC3': 11.7, 'MC4': 12.7,
+    'MC5': 16.9, 'rMC2': 33.3, 'rMC3': 33.0, 'rMC4': 32.0, 'rMC5': 27.9, 'R(2+1)D': 33.3
+}
+
 
 def paper_backbone(name: str, depth: int = 18, clip_len: int = 8, in_channels: int = 3,
                    **overrides) -> dict:

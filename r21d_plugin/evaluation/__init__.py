@@ -1,1 +1,9 @@
 """Evaluation: clip@1 / video@1 metrics and accuracy against the number of test clips."""
+from .clip_curve import (accuracy_vs_num_clips, clip_scores_from_dump,
+                         plot_accuracy_vs_num_clips, uniform_clip_subset)
+from .clip_video_accuracy import ClipVideoAccuracy, mean_class_accuracy
+
+__all__ = [
+    'ClipVideoAccuracy', 'mean_class_accuracy', 'accuracy_vs_num_clips',
+    'clip_scores_from_dump', 'plot_accuracy_vs_num_clips', 'uniform_clip_subset'
+]

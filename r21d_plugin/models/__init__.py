@@ -4,6 +4,7 @@ from .complexity import backbone_complexity, complexity_table
 from .presets import (PAPER_NAMES, PAPER_PRESETS, PAPER_TABLE2_PARAMS_M, FR2DResNet, MixedConvResNet,
                       R2DResNet, R3DResNet, ResNet2Plus1dHomog, ReversedMixedConvResNet,
                       mixed_group_convs, paper_backbone)
+from .recognizers import MultiClipRecognizer3D
 from .resnet import STAGE_BLOCKS, BasicBlock3d, SpatioTemporalResNet
 
 __all__ = [
@@ -12,5 +13,5 @@ __all__ = [
     'PAPER_PRESETS', 'PAPER_TABLE2_PARAMS_M', 'FR2DResNet',
     'MixedConvResNet', 'R2DResNet', 'R3DResNet', 'ResNet2Plus1dHomog',
     'ReversedMixedConvResNet', 'mixed_group_convs', 'paper_backbone', 'STAGE_BLOCKS',
-    'BasicBlock3d', 'SpatioTemporalResNet'
+    'BasicBlock3d', 'SpatioTemporalResNet', 'MultiClipRecognizer3D'
 ]

@@ -1,0 +1,268 @@
+"""Decode every entry of an annotation file, in parallel, and report the bad ones.
+
+The core of ``tools/check_dataset.py``. Videos are read the way MMAction2's ``DecordInit``
+reads them (decord, from memory) and every frame is decoded, so a file that would fail in
+training fails here first. Decoders can crash in native code (decord segfaults on some
+truncated AVI files): each worker is a separate process, and a crash marks the entry it was
+decoding as bad instead of ending the check.
+"""
+import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import os.path as osp
+import signal
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+
+from tqdm import tqdm
+
+from .robust import (exception_summary, local_file_problem, parse_rawframe_line,
+                     parse_video_line, read_annotation)
+
+#: Frames decoded per decord call: bounds memory for long videos.
+DECODE_BATCH = 64
+
+
+class EntryProblem(ValueError):
+    """What makes an entry bad, found by the check itself rather than raised by a decoder."""
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """The verdict on one annotation line; ``problem`` is None for a good entry."""
+
+    lineno: int
+    text: str
+    source: Optional[str]
+    problem: Optional[str]
+    num_frames: Optional[int] = None
+
+
+def decode_video(path: str) -> int:
+    """Decode every frame of ``path`` as training would; return the frame count.
+
+    Raises:
+        EntryProblem: the file is missing or empty, or no frame decodes.
+        Exception: whatever decord raises for an unreadable file.
+    """
+    import decord
+    problem = local_file_problem(path)
+    if problem is not None:
+        raise EntryProblem(problem)
+    with open(path, 'rb') as f:
+        reader = decord.VideoReader(io.BytesIO(f.read()), num_threads=1)
+    num_frames = len(reader)
+    for start in range(0, num_frames, DECODE_BATCH):
+        reader.get_batch(list(range(start, min(start + DECODE_BATCH, num_frames))))
+    if num_frames == 0:
+        raise EntryProblem('no decodable frames')
+    return num_frames
+
+
+def decode_frame_dir(frame_dir: str, total_frames: int, first_index: int, modality: str,
+                     filename_tmpl: str) -> int:
+    """Decode every frame image a rawframe entry names; return their number.
+
+    Raises:
+        EntryProblem: a frame file is missing or does not decode as an image.
+    """
+    import cv2
+    if not osp.isdir(frame_dir):
+        raise EntryProblem('frame directory not found')
+    for index in range(first_index, first_index + total_frames):
+        names = ([filename_tmpl.format(index)] if modality == 'RGB' else
+                 [filename_tmpl.format(axis, index) for axis in ('x', 'y')])
+        for name in names:
+            path = osp.join(frame_dir, name)
+            problem = local_file_problem(path)
+            if problem is None and cv2.imread(path, cv2.IMREAD_UNCHANGED) is None:
+                problem = 'not a decodable image'
+            if problem is not None:
+                raise EntryProblem(f'{name}: {problem} (the entry declares {total_frames} '
+                                 f'frames from index {first_index})')
+    return total_frames
+
+
+def _worker(connection, function: Callable) -> None:
+    # Decoders print to stderr (ffmpeg's log, decord's errors with the raw bytes of the file
+    # in them); the verdicts say what matters, so keep the terminal for the progress bar.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    while True:
+        task = connection.recv()
+        if task is None:
+            return
+        index, argument = task
+        try:
+            outcome = (function(argument), None)
+        except EntryProblem as exc:
+            outcome = (None, str(exc))
+        except Exception as exc:  # every decoder failure is a verdict on the entry
+            outcome = (None, f'cannot decode ({exception_summary(exc)}): corrupt, truncated '
+                             'or not a video')
+        connection.send((index, outcome))
+
+
+def _crash_reason(exitcode: Optional[int]) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f'the decoder crashed ({signal.Signals(-exitcode).name})'
+        except ValueError:
+            pass
+    return f'the decoder process died (exit code {exitcode})'
+
+
+def map_isolated(function: Callable, arguments: Sequence, workers: int
+                 ) -> Iterator[Tuple[int, object, Optional[str]]]:
+    """Yield ``(index, result, problem)`` for ``function(arguments[index])``, in any order.
+
+    Each call runs in one of ``workers`` processes. An exception gives its one-line summary
+    as ``problem``; a process that dies (a native crash) gives the crash as ``problem`` for
+    the argument it was on, and is replaced.
+    """
+    # fork starts a worker in milliseconds; spawn would re-import torch and MMAction2 in each.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context('fork' if 'fork' in methods else 'spawn')
+    pending = list(reversed(range(len(arguments))))
+    busy = {}  # connection -> (process, index)
+
+    def start_worker():
+        parent, child = context.Pipe()
+        process = context.Process(target=_worker, args=(child, function), daemon=True)
+        process.start()
+        child.close()
+        return process, parent
+
+    def give_task(process, connection):
+        index = pending.pop()
+        connection.send((index, arguments[index]))
+        busy[connection] = (process, index)
+
+    idle = [start_worker() for _ in range(min(workers, len(arguments)))]
+    try:
+        while pending or busy:
+            while pending and idle:
+                give_task(*idle.pop())
+            by_sentinel = {process.sentinel: connection
+                           for connection, (process, _) in busy.items()}
+            for ready in multiprocessing.connection.wait(list(busy) + list(by_sentinel)):
+                connection = by_sentinel.get(ready, ready)
+                if connection not in busy:
+                    continue  # both its pipe and its sentinel were ready
+                process, index = busy.pop(connection)
+                try:
+                    _, (result, problem) = connection.recv()
+                except (EOFError, OSError):
+                    process.join()
+                    connection.close()
+                    yield index, None, _crash_reason(process.exitcode)
+                    idle.append(start_worker())
+                    continue
+                yield index, result, problem
+                idle.append((process, connection))
+    finally:
+        for process, connection in idle + [(p, c) for c, (p, _) in busy.items()]:
+            try:
+                connection.send(None)
+            except OSError:
+                pass
+            process.join(timeout=1)
+            if process.is_alive():
+                process.kill()
+
+
+def check_dataset(ann_file: str, data_root: str, workers: int = 4, rawframes: bool = False,
+                  num_classes: Optional[int] = None, multi_class: bool = False,
+                  min_frames: int = 1, delimiter: str = ' ', with_offset: bool = False,
+                  modality: str = 'RGB', filename_tmpl: Optional[str] = None,
+                  start_index: int = 1, progress: bool = True) -> List[EntryCheck]:
+    """Check every line of ``ann_file``: its syntax and labels, then its file(s), decoded.
+
+    Args:
+        ann_file: MMAction2 annotation file (VideoDataset format, or RawframeDataset format
+            with ``rawframes=True``).
+        data_root: Directory the paths of the annotation are relative to.
+        workers: Decoding processes.
+        rawframes: Entries are frame directories (``<dir> <total_frames> <label>``).
+        num_classes: Labels must lie in ``0..num_classes-1`` (unchecked upper bound if None).
+        multi_class: Lines may carry several labels.
+        min_frames: Fewer decodable frames is a problem (use the span of one clip:
+            ``(clip_len - 1) * frame_interval + 1``).
+        delimiter: Field delimiter of a video annotation.
+        with_offset: Rawframe lines carry ``<offset> <total_frames>``.
+        modality: ``'RGB'`` or ``'Flow'`` (x/y frame images) for rawframes.
+        filename_tmpl: Frame file name template; defaults to MMAction2's
+            (``img_{:05}.jpg`` for RGB, ``{}_{:05d}.jpg`` for flow).
+        start_index: Index of the first frame file of a rawframe directory.
+        progress: Show a tqdm bar.
+
+    Returns:
+        One EntryCheck per non-blank line, in file order.
+    """
+    if rawframes:
+        parse = partial(parse_rawframe_line, with_offset=with_offset, multi_class=multi_class,
+                        num_classes=num_classes)
+        tmpl = filename_tmpl or ('img_{:05}.jpg' if modality == 'RGB' else '{}_{:05d}.jpg')
+    else:
+        parse = partial(parse_video_line, delimiter=delimiter, multi_class=multi_class,
+                        num_classes=num_classes)
+    lines = list(read_annotation(ann_file, parse))
+    checks = {line.lineno: EntryCheck(line.lineno, line.text, None, line.error)
+              for line in lines if line.error is not None}
+    valid = [line for line in lines if line.error is None]
+    if rawframes:
+        sources = [osp.join(data_root, line.info['frame_dir']) for line in valid]
+        function = _RawframeDecoder(modality, tmpl, start_index)
+        arguments = [(source, line.info['total_frames'], line.info.get('offset', 0))
+                     for source, line in zip(sources, valid)]
+    else:
+        sources = [osp.join(data_root, line.info['filename']) for line in valid]
+        function, arguments = decode_video, sources
+    bar = tqdm(total=len(arguments), desc='Decoding', unit='entry', disable=not progress)
+    for index, num_frames, problem in map_isolated(function, arguments, workers):
+        if problem is None and num_frames < min_frames:
+            problem = f'{num_frames} frames, fewer than --min-frames {min_frames}'
+        line = valid[index]
+        checks[line.lineno] = EntryCheck(line.lineno, line.text, sources[index], problem,
+                                         num_frames)
+        bar.update()
+    bar.close()
+    return [checks[lineno] for lineno in sorted(checks)]
+
+
+class _RawframeDecoder:
+    """Picklable ``(frame_dir, total_frames, offset) -> frame count`` for the workers."""
+
+    def __init__(self, modality: str, filename_tmpl: str, start_index: int) -> None:
+        self.modality = modality
+        self.filename_tmpl = filename_tmpl
+        self.start_index = start_index
+
+    def __call__(self, argument: Tuple[str, int, int]) -> int:
+        frame_dir, total_frames, offset = argument
+        return decode_frame_dir(frame_dir, total_frames, self.start_index + offset,
+                                self.modality, self.filename_tmpl)
+
+
+def format_report(ann_file: str, checks: Sequence[EntryCheck]) -> str:
+    """One ``ann_file:line: path: problem`` per bad entry, then a summary line."""
+    bad = [check for check in checks if check.problem is not None]
+    lines = [f'{ann_file}:{check.lineno}: {check.source}: {check.problem}' if check.source
+             else f'{ann_file}:{check.lineno}: {check.problem}: {check.text.strip()!r}'
+             for check in bad]
+    lines.append(f'{len(bad)} bad of {len(checks)} entries in {ann_file}')
+    return '\n'.join(lines)
+
+
+def write_clean_annotation(checks: Sequence[EntryCheck], out_file: str) -> int:
+    """Write the good entries' lines, unchanged and in order; return how many."""
+    good = [check.text.rstrip('\n') for check in checks if check.problem is None]
+    with open(out_file, 'w') as f:
+        f.writelines(f'{text}\n' for text in good)
+    return len(good)
+
+
+__all__ = ['EntryCheck', 'EntryProblem', 'check_dataset', 'decode_video', 'decode_frame_dir', 'format_report',
+           'map_isolated', 'write_clean_annotation']

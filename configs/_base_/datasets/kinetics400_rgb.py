@@ -1,0 +1,86 @@
+# Kinetics-400 videos, RGB, with the paper's recipe (section 4.1): frames resized to
+# 128x171, a random 112x112 crop and a random horizontal flip for training, temporal
+# jittering (one random window of L consecutive frames per draw) over epochs of 1M clips
+# whatever the dataset's size; one center clip per video for validation during training;
+# 10 uniformly spaced center-cropped clips per video for the test (clip@1 and video@1).
+# Layout: MMAction2's tools/data/kinetics (README, "Data preparation").
+# Experiment configs take `clip_len` and `num_classes` from here for the model.
+dataset_type = 'VideoDataset'
+data_root = 'data/kinetics400/videos_train'
+data_root_val = 'data/kinetics400/videos_val'
+ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
+ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
+ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
+num_classes = 400
+clip_len = 8
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(171, 128), keep_ratio=False),
+    dict(type='RandomCrop', size=112),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+val_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1, num_clips=1,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(171, 128), keep_ratio=False),
+    dict(type='CenterCrop', crop_size=112),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1, num_clips=10,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(171, 128), keep_ratio=False),
+    dict(type='CenterCrop', crop_size=112),
+    dict(type='FormatShape', input_format='NCTHW'),
+    # 'num_clips' lets MultiClipRecognizer3D tell clips from crops: to test with three
+    # 128x128 crops per clip, replace CenterCrop by dict(type='ThreeCrop', crop_size=128).
+    dict(type='PackActionInputs',
+         meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips')),
+]
+
+train_dataloader = dict(
+    batch_size=32,  # clips per GPU (paper: 32)
+    num_workers=8,
+    persistent_workers=True,
+    # An epoch is 1M clips drawn from the ~240k videos (each pass reshuffled).
+    sampler=dict(type='FixedLengthEpochSampler', num_samples=1_000_000),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root_val),
+        pipeline=val_pipeline,
+        test_mode=True))
+test_dataloader = dict(
+    batch_size=4,  # videos per GPU, 10 clips each
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root_val),
+        pipeline=test_pipeline,
+        test_mode=True))
+
+val_evaluator = dict(type='ClipVideoAccuracy')
+test_evaluator = dict(type='ClipVideoAccuracy')

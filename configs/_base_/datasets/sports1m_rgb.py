@@ -1,0 +1,28 @@
+# Sports-1M videos, RGB: the Kinetics-400 recipe (128x171 resize, 112 crops, temporal
+# jittering over epochs of 1M clips) on the 487 sports classes; the test averages 100
+# uniformly spaced center clips per video (paper, Table 4). Sports-1M has no validation
+# split: validation during training uses one clip of each video of the test partition.
+# Annotations: tools/data/sports1m/build_annotations.py (README, "Data preparation").
+_base_ = ['./kinetics400_rgb.py']
+
+data_root = 'data/sports1m/videos'
+data_root_val = data_root
+ann_file_train = 'data/sports1m/sports1m_train_list_videos.txt'
+ann_file_val = 'data/sports1m/sports1m_test_list_videos.txt'
+ann_file_test = 'data/sports1m/sports1m_test_list_videos.txt'
+num_classes = 487
+
+test_pipeline = [
+    dict(step, num_clips=100) if step.type == 'SampleFrames' else step
+    for step in _base_.test_pipeline
+]
+train_dataloader = dict(
+    dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+val_dataloader = dict(
+    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+test_dataloader = dict(
+    batch_size=1,  # 100 clips per video
+    dataset=dict(
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root_val),
+        pipeline=test_pipeline))

@@ -1,0 +1,11 @@
+# UCF101 optical flow, split 2: split 1's recipe on the official split 2.
+_base_ = ['./ucf101_flow_split1.py']
+
+split = 2
+ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
+ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
+ann_file_test = ann_file_val
+
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train))
+val_dataloader = dict(dataset=dict(ann_file=ann_file_val))
+test_dataloader = dict(dataset=dict(ann_file=ann_file_test))

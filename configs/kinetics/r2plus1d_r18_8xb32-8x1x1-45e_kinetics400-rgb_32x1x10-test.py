@@ -1,0 +1,10 @@
+# Table 3, train 8 / test 32: the 8-frame R(2+1)D-18 tested on 10 clips of 32 frames
+# (paper: clip@1 51.6, video@1 59.0). Test only: tools/test.py with the checkpoint of
+# r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py.
+_base_ = ['./r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py']
+
+test_pipeline = [
+    dict(step, clip_len=32) if step.type == 'SampleFrames' else step
+    for step in _base_.test_pipeline
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

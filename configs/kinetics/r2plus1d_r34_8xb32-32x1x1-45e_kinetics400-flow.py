@@ -1,0 +1,10 @@
+# Table 5: R(2+1)D-34 on Kinetics-400 from scratch, optical flow, 32-frame clips
+# (paper: video@1 / video@5 67.5 / 87.2).
+_base_ = [
+    '../_base_/models/r2plus1d_r34_flow.py', '../_base_/datasets/kinetics400_flow_32x1x1.py',
+    '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'
+]
+
+model = dict(
+    backbone=dict(clip_len=_base_.clip_len),
+    cls_head=dict(num_classes=_base_.num_classes))

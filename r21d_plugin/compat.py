@@ -12,8 +12,10 @@ Fixes that live elsewhere, because they are install-time facts:
   in ``r21d_plugin.engine.launch``, which the tools use.
 """
 import importlib.util
+import logging
 import os
 import pickle
+import re
 import sys
 import types
 
@@ -102,6 +104,70 @@ def _allow_mmengine_checkpoints() -> None:
         torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
 
 
+#: Set to 1 to load checkpoints that hold objects outside the allow-list (full unpickling,
+#: which can run code from the file: only for files you trust).
+TRUST_CHECKPOINTS_ENV = 'R21D_TRUST_CHECKPOINTS'
+
+
+class UntrustedCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds objects outside the allow-list and the user has not opted in."""
+
+
+def _trusts_checkpoints() -> bool:
+    return os.environ.get(TRUST_CHECKPOINTS_ENV, '').strip().lower() in ('1', 'true', 'yes')
+
+
+def load_checkpoint_file(filename: str, map_location=None):
+    """``torch.load`` under ``weights_only=True`` with the mmengine allow-list.
+
+    Anything else in the file raises UntrustedCheckpointError naming it, unless
+    ``R21D_TRUST_CHECKPOINTS=1`` is set, which falls back to full unpickling (with a
+    warning). A truncated or corrupt file raises RuntimeError naming the file.
+    """
+    import torch
+    from mmengine.logging import print_log
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if 'Weights only load failed' not in str(exc):
+            raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
+                               f'corrupt?): {exc}') from exc
+        found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
+        what = f'`{found.group(1)}`' if found else 'an object'
+        if not _trusts_checkpoints():
+            raise UntrustedCheckpointError(
+                f'{filename} holds {what}, which is not on the allow-list of what mmengine '
+                'checkpoints carry, so it was not loaded: torch loads checkpoints with '
+                'weights_only=True, and unpickling anything else can run code from the file. '
+                f'If you trust this file, set {TRUST_CHECKPOINTS_ENV}=1 to load it in full.'
+            ) from exc
+        print_log(f'{filename} holds {what}; loading it with full unpickling because '
+                  f'{TRUST_CHECKPOINTS_ENV} is set', logger='current', level=logging.WARNING)
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError) as exc:
+        raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
+                           f'corrupt?): {exc}') from exc
+
+
+def _load_local_checkpoints_safely() -> None:
+    """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) use load_checkpoint_file.
+
+    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, and torch's refusal tells
+    the user to pass ``weights_only=False``, which no config can do.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    # mmengine logs "Loads checkpoint by <name[10:]> backend", expecting `load_from_*` names.
+    def load_from_local_weights_only(filename, map_location=None):
+        return load_checkpoint_file(filename, map_location)
+
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_weights_only,
+                                     force=True)
+
+
 def apply() -> None:
     """Apply every fix once; safe to call repeatedly."""
     global _applied
@@ -109,4 +175,5 @@ def apply() -> None:
         return
     _stub_missing_drn()
     _allow_mmengine_checkpoints()
+    _load_local_checkpoints_safely()
     _applied = True

@@ -5,8 +5,12 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['r21d_plugin'], allow_failed_imports=False)
 default_scope = 'mmaction'
 
+# Checkpoints written atomically (a kill mid-save keeps the previous one), and every epoch
+# reseeded from (seed, epoch) so that `--resume` replays the run (r21d_plugin.engine.checkpoint).
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    epoch_seed=dict(type='EpochSeedHook'))
 
 # The paper's clip-level runs are long: cudnn picks the fastest 3D conv algorithms once.
 env_cfg = dict(cudnn_benchmark=True)

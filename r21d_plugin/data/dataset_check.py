@@ -264,5 +264,5 @@ def write_clean_annotation(checks: Sequence[EntryCheck], out_file: str) -> int:
     return len(good)
 
 
-__all__ = ['EntryCheck', 'EntryProblem', 'check_dataset', 'decode_video', 'decode_frame_dir', 'format_report',
-           'map_isolated', 'write_clean_annotation']
+__all__ = ['EntryCheck', 'EntryProblem', 'check_dataset', 'decode_video', 'decode_frame_dir',
+           'format_report', 'map_isolated', 'write_clean_annotation']

@@ -394,5 +394,6 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
 __all__ = [
     'AnnotationError', 'AnnotationLine', 'BadSampleError', 'SkipLimitError',
     'RobustVideoDataset', 'RobustRawframeDataset', 'parse_video_line', 'parse_rawframe_line',
-    'read_annotation', 'format_annotation_errors', 'local_file_problem', 'exception_summary', 'shortest_clip_span',
+    'read_annotation', 'format_annotation_errors', 'local_file_problem', 'exception_summary',
+    'shortest_clip_span',
 ]

@@ -1,1 +1,2 @@
 """Engine: launching (CPU distributed included), hooks and safe checkpoints."""
+from .checkpoint import AtomicCheckpointHook, EpochSeedHook  # noqa: F401

@@ -1,4 +1,4 @@
-"""tools/check_dataset.py: every bad entry reported with its reason, a clean annotation, exit code."""
+"""tools/check_dataset.py: each bad entry reported with its reason, a clean annotation, exit code."""
 import subprocess
 import sys
 from pathlib import Path

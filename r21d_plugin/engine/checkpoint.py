@@ -1,0 +1,179 @@
+"""Checkpoints that survive a kill, and resumes that continue the same run.
+
+mmengine 0.10.7 writes a checkpoint in place (``open(path, 'wb')``), deletes the oldest kept
+checkpoint *before* writing the new one, and rewrites ``last_checkpoint`` in place: a kill at
+the wrong moment leaves a half-written file, or (``max_keep_ckpts=1``) no checkpoint at all
+while ``last_checkpoint`` names a deleted one. Here:
+
+* ``atomic_local`` is a file backend whose writes go to a temporary file in the same
+  directory, are fsynced, then renamed over the target (``os.replace``), so a reader sees the
+  old file or the new one, never a part;
+* ``AtomicCheckpointHook`` is mmengine's ``CheckpointHook`` writing through that backend
+  (for local ``out_dir``), updating ``last_checkpoint`` atomically, and pruning old
+  checkpoints only after the new one is complete;
+* ``EpochSeedHook`` reseeds Python, NumPy and torch at the start of every training epoch from
+  (seed, epoch). mmengine does not store random states in checkpoints; with this hook the
+  random state at the start of an epoch is the same whether the run got there directly or by
+  resuming, so a resumed CPU run with a fixed seed ends with the same weights.
+"""
+import glob
+import os
+import os.path as osp
+import uuid
+from typing import Optional, Union
+
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.runner.utils import set_random_seed
+
+from mmaction.registry import HOOKS
+
+#: Name of the file backend that writes atomically.
+ATOMIC_BACKEND = 'atomic_local'
+#: Suffix of the temporary files a write in progress leaves behind when killed.
+PARTIAL_SUFFIX = '.partial'
+
+
+def _write_all(file, data: bytes) -> None:
+    file.write(data)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Union[str, os.PathLike], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a kill at any moment leaves the old file or the new.
+
+    The bytes go to ``.<name>.<pid>.<random>.partial`` beside ``path``, are fsynced, and the
+    file is renamed over ``path``; the directory is fsynced so the rename survives a crash.
+    """
+    path = os.fspath(path)
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary = osp.join(
+        directory, f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}')
+    # os.open with 0o666 lets the umask decide the mode, as open(path, 'wb') would.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, 'wb') as file:
+            _write_all(file, data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if osp.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def remove_partial_writes(directory: str) -> list:
+    """Delete the temporary files that writes killed midway left in ``directory``."""
+    stale = glob.glob(osp.join(glob.escape(directory), f'.*{PARTIAL_SUFFIX}'))
+    for path in stale:
+        os.unlink(path)
+    return stale
+
+
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend whose ``put`` and ``put_text`` are atomic."""
+
+    def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
+        atomic_write(filepath, obj)
+
+    def put_text(self, obj: str, filepath: Union[str, os.PathLike],
+                 encoding: str = 'utf-8') -> None:
+        atomic_write(filepath, obj.encode(encoding))
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's CheckpointHook made safe against a kill during a save.
+
+    Takes every argument of ``CheckpointHook``. For a local ``out_dir`` without explicit
+    ``backend_args`` it writes through the ``atomic_local`` backend; in every case it writes
+    the new checkpoint and ``last_checkpoint`` first and only then deletes checkpoints beyond
+    ``max_keep_ckpts``, so the previous checkpoint stays loadable until the new one is
+    complete. Temporary files left by a killed save are removed when training starts.
+
+    The best checkpoint (``save_best``) is still replaced the mmengine way: the old best is
+    deleted before the new best is written. Resuming never depends on it.
+    """
+
+    def before_train(self, runner) -> None:
+        out_dir = self.out_dir or runner.work_dir
+        if self.backend_args is None and self.file_client_args is None and '://' not in out_dir:
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
+        super().before_train(runner)
+        if is_main_process() and '://' not in self.out_dir and osp.isdir(self.out_dir):
+            for path in remove_partial_writes(self.out_dir):
+                runner.logger.warning(f'Removed {path}, left by a save that was interrupted')
+
+    def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
+        expired: Optional[int] = None
+        # _save_checkpoint and _save_best_checkpoint may both save at one step.
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                expired = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+            backend_args=self.backend_args, **self.args)
+
+        if not is_main_process():
+            return
+        atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt.encode())
+        if expired is not None:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(expired))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # deepspeed saves directories
+                self.file_backend.rmtree(path)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A 31-bit seed for ``epoch``, independent of the seeds ``seed + k`` workers get."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@HOOKS.register_module()
+class EpochSeedHook(Hook):
+    """Reseed Python, NumPy and torch before every training epoch from (runner seed, epoch).
+
+    Makes the random state at the start of an epoch independent of how the run got there, so
+    resuming from an epoch checkpoint replays the epoch exactly: random augmentations run in
+    the main process (``num_workers=0``), dropout, and mmengine's replacement of skipped
+    samples. DataLoader workers are reseeded by mmengine at every epoch already when they are
+    not persistent; persistent workers keep their own random streams across epochs, which a
+    resumed run restarts.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train_epoch(self, runner) -> None:
+        set_random_seed(epoch_seed(runner.seed, runner.epoch))
+
+
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'AtomicCheckpointHook', 'EpochSeedHook',
+           'atomic_write', 'remove_partial_writes', 'epoch_seed']

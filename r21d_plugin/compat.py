@@ -66,7 +66,11 @@ def _history_buffer_statistic(owner: type, name: str):
     let a checkpoint reach any attribute of any allowed object; this resolves only those.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+
+    # The built-in four are registered by the first HistoryBuffer() only, which a process
+    # that just loads a checkpoint has not made yet.
+    if owner is HistoryBuffer and (name in ('min', 'max', 'mean', 'current')
+                                   or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({owner!r}, {name!r}); under weights_only only '
@@ -136,7 +140,9 @@ def load_checkpoint_file(filename: str, map_location=None):
             raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
                                f'corrupt?): {exc}') from exc
         found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
-        what = f'`{found.group(1)}`' if found else 'an object'
+        detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
+        what = (f'`{found.group(1)}`' if found else
+                f'an object ({detail.group(1) if detail else "see the chained error"})')
         if not _trusts_checkpoints():
             raise UntrustedCheckpointError(
                 f'{filename} holds {what}, which is not on the allow-list of what mmengine '

@@ -65,10 +65,8 @@ def atomic_write(path: Union[str, os.PathLike], data: bytes) -> None:
     os.makedirs(directory, exist_ok=True)
     temporary = osp.join(
         directory, f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}')
-    # os.open with 0o666 lets the umask decide the mode, as open(path, 'wb') would.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, 'wb') as file:
+        with open(temporary, 'xb') as file:
             _write_all(file, data)
             file.flush()
             os.fsync(file.fileno())

@@ -25,6 +25,13 @@ def test_mmengine_checkpoints_load_safely(real_checkpoint):
     assert {'message_hub', 'optimizer', 'param_schedulers', 'meta'} <= set(checkpoint)
 
 
+def test_loads_in_a_process_that_never_made_a_history_buffer(real_checkpoint, monkeypatch):
+    """HistoryBuffer registers min/max/mean/current in its first __init__ only."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    assert _load_checkpoint(str(real_checkpoint))['meta']['epoch'] == 1
+
+
 class CreatesAFile:
     """What a hostile checkpoint does: run code at load time (here, create a file)."""
 

@@ -1,0 +1,156 @@
+"""SIGKILL tools/train.py mid-epoch and mid-save, `--resume`, and end with the same weights.
+
+One uninterrupted run of 3 epochs is the reference. A second run is killed in the middle of
+epoch 2, resumed, killed again while it writes epoch_2.pth, and resumed to the end. Both are
+a tiny R(2+1)D on the embedded motion dataset, on CPU with seed 0, and the interrupted one
+must end with the reference's weights exactly.
+"""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import r21d_plugin  # noqa: F401
+from r21d_plugin.compat import load_checkpoint_file
+from r21d_plugin.data.motion_dataset import generate_motion_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'
+TIMEOUT = 240
+
+# Runs tools/train.py, first arranging to freeze (so that the test can SIGKILL it) at the
+# point PAUSE_AT names: "iter:<epoch>:<iteration>" after that training iteration,
+# "save:<epoch>" halfway through writing epoch_<epoch>.pth.
+LAUNCHER = textwrap.dedent('''
+    import os, runpy, sys, time
+
+    pause_at, marker = os.environ.get('PAUSE_AT', ''), os.environ['PAUSE_MARKER']
+
+    def freeze():
+        open(marker, 'w').close()
+        time.sleep(600)
+
+    if pause_at.startswith('iter:'):
+        from mmengine.runner.loops import EpochBasedTrainLoop
+        epoch, iteration = map(int, pause_at.split(':')[1:])
+        run_iter = EpochBasedTrainLoop.run_iter
+
+        def run_iter_then_freeze(self, idx, data_batch):
+            run_iter(self, idx, data_batch)
+            if (self.epoch, idx) == (epoch, iteration):
+                freeze()
+
+        EpochBasedTrainLoop.run_iter = run_iter_then_freeze
+    elif pause_at.startswith('save:'):
+        from r21d_plugin.engine import checkpoint
+        target, write_all = f'.epoch_{pause_at[5:]}.pth.', checkpoint._write_all
+
+        def write_half_then_freeze(file, data):
+            if os.path.basename(file.name).startswith(target):
+                file.write(data[:len(data) // 2])
+                file.flush()
+                os.fsync(file.fileno())
+                freeze()
+            write_all(file, data)
+
+        checkpoint._write_all = write_half_then_freeze
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name='__main__')
+''')
+
+
+@pytest.fixture(scope='module')
+def motion(tmp_path_factory):
+    root = tmp_path_factory.mktemp('motion')
+    generate_motion_dataset(str(root), size='test', frame_size=64, progress=False)
+    return root
+
+
+def start(tmp_path, motion, work_dir, pause_at=None, resume=False):
+    """Start tools/train.py (through the launcher when ``pause_at`` is given)."""
+    launcher = tmp_path / 'launcher.py'
+    launcher.write_text(LAUNCHER)
+    marker = tmp_path / f'{work_dir.name}.paused'
+    marker.unlink(missing_ok=True)
+    log = tmp_path / f'{work_dir.name}-{pause_at or "end"}.log'
+    dataset = '{}_dataloader.dataset'
+    options = [
+        'model.backbone.base_channels=4', 'model.cls_head.in_channels=32',
+        'train_cfg.max_epochs=3', 'default_hooks.logger.interval=1',
+        f'{dataset.format("train")}.type=RobustVideoDataset']
+    for split in ('train', 'val'):
+        options += [
+            f'{split}_dataloader.batch_size=4', f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False',
+            f'{dataset.format(split)}.ann_file={motion / f"{split}.txt"}',
+            f'{dataset.format(split)}.data_prefix.video={motion}']
+    command = [sys.executable, str(launcher), str(REPO / 'tools/train.py'), str(CONFIG),
+               '--work-dir', str(work_dir), '--seed', '0', *(['--resume'] if resume else []),
+               '--cfg-options', *options]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PAUSE_MARKER=str(marker),
+               PAUSE_AT=pause_at or '')
+    with open(log, 'w') as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    return process, log, marker
+
+
+def finish(run, killed=False):
+    """Wait for a run to end, or to freeze and then SIGKILL it. Returns its log text."""
+    process, log, marker = run
+    deadline = time.monotonic() + TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        if killed and marker.exists():
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    returncode = process.wait(timeout=TIMEOUT)
+    text = log.read_text()
+    assert returncode == (-signal.SIGKILL if killed else 0), text[-3000:]
+    return text
+
+
+def train(tmp_path, motion, work_dir, pause_at=None, resume=False):
+    return finish(start(tmp_path, motion, work_dir, pause_at, resume), killed=bool(pause_at))
+
+
+def weights(path):
+    return load_checkpoint_file(str(path))['state_dict']
+
+
+def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, motion):
+    straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
+    reference = start(tmp_path, motion, straight)  # alongside the interrupted runs
+
+    # Killed during the 3rd iteration of epoch 2 (runner epoch 1).
+    train(tmp_path, motion, interrupted, pause_at='iter:1:2')
+    assert (interrupted / 'last_checkpoint').read_text() == str(interrupted / 'epoch_1.pth')
+    assert not (interrupted / 'epoch_2.pth').exists()
+
+    # Resumed from epoch_1.pth, killed halfway through writing epoch_2.pth.
+    log = train(tmp_path, motion, interrupted, pause_at='save:2', resume=True)
+    assert f'Load checkpoint from {interrupted / "epoch_1.pth"}' in log
+    partial = [p for p in os.listdir(interrupted) if p.startswith('.epoch_2.pth.')]
+    assert len(partial) == 1 and partial[0].endswith('.partial')
+    assert not (interrupted / 'epoch_2.pth').exists()
+    assert (interrupted / 'last_checkpoint').read_text() == str(interrupted / 'epoch_1.pth')
+    assert load_checkpoint_file(str(interrupted / 'epoch_1.pth'))['meta']['epoch'] == 1
+
+    # Resumed again: the half-written file is cleared, epochs 2 and 3 are trained.
+    log = train(tmp_path, motion, interrupted, resume=True)
+    assert f'Removed {interrupted / partial[0]}' in log
+    assert 'Epoch(train) [2][1/4]' in log and 'Epoch(train) [3][4/4]' in log
+    assert not any(p.endswith('.partial') for p in os.listdir(interrupted))
+
+    finish(reference)
+    final = load_checkpoint_file(str(interrupted / 'epoch_3.pth'))
+    assert (final['meta']['epoch'], final['meta']['iter']) == (3, 12)
+    expected, got = weights(straight / 'epoch_3.pth'), final['state_dict']
+    assert expected.keys() == got.keys()
+    assert [k for k in expected if not torch.equal(expected[k], got[k])] == []

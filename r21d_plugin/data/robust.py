@@ -29,6 +29,7 @@ from mmaction.datasets import RawframeDataset, VideoDataset
 from mmaction.registry import DATASETS
 from mmengine.fileio import exists, list_from_file
 from mmengine.logging import MMLogger
+from torch.utils.data import get_worker_info
 
 #: Lines shown in one AnnotationError; the rest are counted.
 MAX_REPORTED_LINES = 20
@@ -189,8 +190,9 @@ def _check_loading_state(results: dict, allow_short_videos: bool) -> None:
                 'MMAction2 would loop the frames. Set allow_short_videos=True to accept that')
     imgs = results.get('imgs')
     if isinstance(imgs, list) and any(img is None for img in imgs):
-        raise _SampleProblem(f'frame {[img is None for img in imgs].index(True)} of the clip '
-                         'could not be decoded (truncated or corrupt file)')
+        first = [img is None for img in imgs].index(True)
+        raise _SampleProblem(
+            f'frame {first} of the clip could not be decoded (truncated or corrupt file)')
 
 
 def _call(function: Callable, argument):
@@ -300,8 +302,7 @@ class _RobustLoading:
 
     def _count_skip(self, error: BadSampleError) -> None:
         self.samples_skipped += 1
-        import torch.utils.data
-        worker = torch.utils.data.get_worker_info()
+        worker = get_worker_info()
         where = (f'DataLoader worker {worker.id}' if worker is not None
                  else f'process {os.getpid()}')
         fraction = self.samples_skipped / self.samples_seen
@@ -315,7 +316,12 @@ class _RobustLoading:
                 f'were bad ({fraction:.1%}), more than max_skip_fraction='
                 f'{self.max_skip_fraction}. Last: {error}. '
                 f'List them all with: python tools/check_dataset.py {self.ann_file} '
-                f'{self.data_prefix.get(self.prefix_key) or "."}')
+                f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()}')
+
+    def _check_options(self) -> str:
+        """tools/check_dataset.py options for this dataset's kind of annotation."""
+        return ''
+
 
 
 _ROBUST_ARGS = """
@@ -384,6 +390,11 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
     def _parse_line(self, text: str) -> dict:
         return parse_rawframe_line(text, self.with_offset, self.multi_class, self.num_classes,
                                    require_label=not self.test_mode)
+
+    def _check_options(self) -> str:
+        return (f' --rawframes --modality {self.modality} --filename-tmpl '
+                f'{self.filename_tmpl!r} --start-index {self.start_index}'
+                + (' --with-offset' if self.with_offset else ''))
 
     def _check_source(self, data_info: dict) -> None:
         frame_dir = data_info['frame_dir']

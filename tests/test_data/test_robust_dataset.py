@@ -133,6 +133,16 @@ def test_missing_flow_frames_name_the_frame_file(tmp_path):
         dataset[2]
 
 
+def test_skip_limit_tells_how_to_check_a_flow_dataset(tmp_path):
+    ann = write_annotation(tmp_path / 'flow.txt', ['absent 6 2'])
+    dataset = rawframe_dataset(ann, tmp_path, 'Flow', skip_bad_samples=True,
+                               max_skip_fraction=0.0, skip_limit_min_seen=1)
+    with pytest.raises(SkipLimitError) as info:
+        dataset[0]
+    assert (f"tools/check_dataset.py {ann} {tmp_path} --rawframes --modality Flow "
+            "--filename-tmpl '{}_{:05d}.jpg' --start-index 1") in str(info.value)
+
+
 def test_rawframe_annotation_and_short_directories(tmp_path):
     write_frames(tmp_path / 'rgb', 3)
     with pytest.raises(AnnotationError) as info:

@@ -99,7 +99,7 @@ class InterruptAt(Hook):
 
 
 def make_runner(work_dir, max_epochs=3, resume=False, seed_hook=True, max_keep_ckpts=1,
-                interrupt_at=None):
+                interrupt_at=None, num_workers=0, persistent_workers=False):
     hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1,
                                  max_keep_ckpts=max_keep_ckpts),
                  logger=dict(type='LoggerHook', interval=100))
@@ -109,7 +109,8 @@ def make_runner(work_dir, max_epochs=3, resume=False, seed_hook=True, max_keep_c
     return Runner(
         model=NoisyClassifier(), work_dir=str(work_dir),
         experiment_name=f'checkpoint_test_{uuid.uuid4().hex}',
-        train_dataloader=dict(dataset=JitteredPoints(), batch_size=4, num_workers=0,
+        train_dataloader=dict(dataset=JitteredPoints(), batch_size=4, num_workers=num_workers,
+                              persistent_workers=persistent_workers,
                               sampler=dict(type='DefaultSampler', shuffle=True)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
@@ -151,21 +152,30 @@ def test_keeps_max_keep_ckpts_and_clears_partial_writes(tmp_path):
     assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_3.pth')
 
 
-@pytest.mark.parametrize('seed_hook', [True, False])
-def test_resumed_run_ends_with_the_same_weights(tmp_path, seed_hook):
-    """Train 3 epochs; separately stop mid-epoch 2 and resume: equal only with EpochSeedHook.
+@pytest.mark.parametrize('seed_hook, num_workers, persistent_workers, equal', [
+    (True, 0, False, True),
+    (False, 0, False, False),
+    (True, 2, False, True),
+    (True, 2, True, False),
+])
+def test_resumed_run_ends_with_the_same_weights(tmp_path, seed_hook, num_workers,
+                                                persistent_workers, equal):
+    """Train 3 epochs; separately stop mid-epoch 2 and resume; compare the final weights.
 
-    mmengine does not save random states, so without the hook the resumed epochs draw other
-    dropout masks and jitter (proof that the equality below is not vacuous).
+    mmengine does not save random states. Without EpochSeedHook the resumed epochs draw other
+    dropout masks and jitter (so the equality is not vacuous). Workers that are not
+    persistent are reseeded by mmengine at every epoch and replay; persistent workers carry
+    their random streams across epochs, which a resumed run restarts.
     """
-    straight = make_runner(tmp_path / 'straight', seed_hook=seed_hook)
+    loader = dict(seed_hook=seed_hook, num_workers=num_workers,
+                  persistent_workers=persistent_workers)
+    straight = make_runner(tmp_path / 'straight', **loader)
     straight.train()
     with pytest.raises(Interrupted):
-        make_runner(tmp_path / 'interrupted', seed_hook=seed_hook, interrupt_at=(1, 1)).train()
+        make_runner(tmp_path / 'interrupted', interrupt_at=(1, 1), **loader).train()
     assert (tmp_path / 'interrupted' / 'last_checkpoint').read_text().endswith('epoch_1.pth')
-    resumed = make_runner(tmp_path / 'interrupted', resume=True, seed_hook=seed_hook)
+    resumed = make_runner(tmp_path / 'interrupted', resume=True, **loader)
     resumed.train()
     assert resumed.epoch == 3
     expected, got = final_weights(straight), final_weights(resumed)
-    same = all(torch.equal(expected[k], got[k]) for k in expected)
-    assert same is seed_hook
+    assert all(torch.equal(expected[k], got[k]) for k in expected) is equal

@@ -6,6 +6,7 @@ from .presets import (PAPER_NAMES, PAPER_PRESETS, PAPER_TABLE2_PARAMS_M, FR2DRes
                       mixed_group_convs, paper_backbone)
 from .recognizers import MultiClipRecognizer3D
 from .resnet import STAGE_BLOCKS, BasicBlock3d, SpatioTemporalResNet
+from .two_stream import TwoStreamRecognizer  # noqa: F401
 
 __all__ = [
     'CONV_KINDS', 'CollapsingConv3d', 'Conv2Plus1d', 'FullConv3d', 'SpatialConv3d',

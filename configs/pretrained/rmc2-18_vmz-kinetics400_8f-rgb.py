@@ -1,0 +1,9 @@
+# VMZ's rMC2-18 trained from scratch on Kinetics-400 (paper Table 2; VMZ model zoo
+# rmc2_d18_l8.pkl). Convert with --source caffe2 --arch rmc2_18.
+# rmc2_d18_l16.pkl (16 frames) loads into this config too: only R2D's weights depend on
+# the clip length.
+_base_ = ['./_base_/recognizer.py']
+
+model = dict(
+    backbone=dict(type='ReversedMixedConvResNet', switch_group=2, depth=18, clip_len=8),
+    cls_head=dict(num_classes=400))

@@ -1,0 +1,9 @@
+# VMZ's rMC5-18 trained from scratch on Kinetics-400 (paper Table 2; VMZ model zoo
+# rmc5_d18_l8.pkl). Convert with --source caffe2 --arch rmc5_18.
+# rmc5_d18_l16.pkl (16 frames) loads into this config too: only R2D's weights depend on
+# the clip length.
+_base_ = ['./_base_/recognizer.py']
+
+model = dict(
+    backbone=dict(type='ReversedMixedConvResNet', switch_group=5, depth=18, clip_len=8),
+    cls_head=dict(num_classes=400))

@@ -9,12 +9,18 @@ All kinds share one constructor signature so the builder can treat them alike::
 
     Kind(in_channels, out_channels, spatial_kernel, temporal_kernel,
          spatial_stride, temporal_stride, mid_channels, norm_cfg, act_cfg)
+
+Every kind also answers ``forward_with_norm(x, norm)``: ``norm(conv(x))``, computed as a
+single convolution when ``norm`` is a BatchNorm in eval mode (its running statistics and
+affine parameters folded into the conv's weight and bias, on the fly, so parameters and
+state dicts stay as they are and training is untouched).
 """
-from typing import Dict, Optional, Type
+from typing import Dict, Optional, Tuple, Type
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def factorized_mid_channels(in_channels: int, out_channels: int,
@@ -29,7 +35,56 @@ def factorized_mid_channels(in_channels: int, out_channels: int,
         d2 * in_channels + t * out_channels)
 
 
-class FullConv3d(nn.Conv3d):
+def is_foldable_norm(norm: nn.Module) -> bool:
+    """Whether ``norm`` is a BatchNorm that normalises with fixed statistics (eval mode)."""
+    return (isinstance(norm, _BatchNorm) and not norm.training
+            and norm.running_var is not None)
+
+
+def fold_batch_norm(weight: torch.Tensor, bias: Optional[torch.Tensor],
+                    norm: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of one conv equal to ``conv`` followed by ``norm`` in eval mode.
+
+    Differentiable in the conv's and the norm's parameters, so it also serves frozen-norm
+    fine-tuning (``norm_eval``).
+    """
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if bias is not None:
+        shift = shift + bias * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return weight * scale.reshape(-1, *([1] * (weight.dim() - 1))), shift
+
+
+def has_forward_hooks(module: nn.Module) -> bool:
+    """Whether anything observes ``module``'s calls (its own or global forward hooks)."""
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or nn.modules.module._global_forward_hooks
+                or nn.modules.module._global_forward_pre_hooks)
+
+
+class FoldableConv3d(nn.Conv3d):
+    """An ``nn.Conv3d`` that can absorb the eval-mode BatchNorm after it.
+
+    Folding skips the calls of the conv and the norm modules, so it steps aside whenever a
+    forward hook observes either (feature extractors, hook-based FLOP counters see the plain
+    path). ``fold_norm`` (default True) turns it off, e.g. to compare with the plain path.
+    """
+
+    fold_norm = True
+
+    def forward_with_norm(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        """``norm(self(x))``; one conv with folded weights when the norm allows it."""
+        if (self.fold_norm and is_foldable_norm(norm) and not has_forward_hooks(self)
+                and not has_forward_hooks(norm)):
+            return self._conv_forward(x, *fold_batch_norm(self.weight, self.bias, norm))
+        return norm(self(x))
+
+
+class FullConv3d(FoldableConv3d):
     """A t x d x d convolution (R3D's conv); strides 2x2x2 when its group downsamples."""
 
     strides_in_time = True
@@ -47,7 +102,7 @@ class FullConv3d(nn.Conv3d):
             bias=False)
 
 
-class SpatialConv3d(nn.Conv3d):
+class SpatialConv3d(FoldableConv3d):
     """A 1 x d x d convolution: a 2D conv applied to every frame with the same filters.
 
     Never strides in time (its downsampling is 1x2x2), whatever the group asks.
@@ -68,7 +123,7 @@ class SpatialConv3d(nn.Conv3d):
             bias=False)
 
 
-class CollapsingConv3d(nn.Conv3d):
+class CollapsingConv3d(FoldableConv3d):
     """R2D's conv1: an L x d x d kernel with no temporal padding.
 
     The clip's L frames are treated as 3L channels of one image, so time collapses to 1.
@@ -90,13 +145,15 @@ class CollapsingConv3d(nn.Conv3d):
             padding=(0, spatial_kernel // 2, spatial_kernel // 2),
             bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
+                      bias: Optional[torch.Tensor]) -> torch.Tensor:
+        # Checked here, under both forward paths (plain and with a folded norm).
         if x.shape[2] != self.kernel_size[0]:
             raise ValueError(
                 f'R2D collapses exactly clip_len={self.kernel_size[0]} frames at conv1, '
                 f'got a clip of {x.shape[2]} frames; build the backbone with '
                 f'clip_len={x.shape[2]}.')
-        return super().forward(x)
+        return super()._conv_forward(x, weight, bias)
 
 
 class Conv2Plus1d(nn.Module):
@@ -120,7 +177,7 @@ class Conv2Plus1d(nn.Module):
                                      spatial_stride=spatial_stride)
         self.mid_norm = build_norm_layer(norm_cfg or dict(type='BN3d'), mid_channels)[1]
         self.mid_act = build_activation_layer(act_cfg or dict(type='ReLU'))
-        self.temporal = nn.Conv3d(
+        self.temporal = FoldableConv3d(
             mid_channels, out_channels, kernel_size=(temporal_kernel, 1, 1),
             stride=(temporal_stride, 1, 1), padding=(temporal_kernel // 2, 0, 0),
             bias=False)
@@ -129,8 +186,15 @@ class Conv2Plus1d(nn.Module):
     def mid_channels(self) -> int:
         return self.spatial.out_channels
 
+    def _spatial_part(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mid_act(self.spatial.forward_with_norm(x, self.mid_norm))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.temporal(self.mid_act(self.mid_norm(self.spatial(x))))
+        return self.temporal(self._spatial_part(x))
+
+    def forward_with_norm(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        """``norm(self(x))``, with both BatchNorms folded into their convs in eval mode."""
+        return self.temporal.forward_with_norm(self._spatial_part(x), norm)
 
 
 #: Conv kind names used by configs and presets.

@@ -1,0 +1,174 @@
+"""Fast paths (channels_last_3d, BatchNorm folding, bf16) compute what the plain path does."""
+import pytest
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmengine.registry import init_default_scope
+
+import r21d_plugin  # noqa: F401
+from r21d_plugin import PAPER_NAMES, paper_backbone
+from r21d_plugin.models import CONV_KINDS
+from r21d_plugin.models.convs import fold_batch_norm
+from r21d_plugin.models.resnet import ConvNormAct
+
+init_default_scope('mmaction')
+
+TINY = dict(depth=10, base_channels=4, clip_len=4)
+PLAIN = dict(memory_format='contiguous', fold_bn=False)
+
+
+def randomise_norms(model: nn.Module) -> None:
+    """Running statistics and affine parameters far from the identity, as after training."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, tol: float = 1e-4) -> None:
+    """Within ``tol`` of the expected values' scale (float32 rounding differs by path)."""
+    scale = expected.abs().max().clamp(min=1.0)
+    assert (actual - expected).abs().max() <= tol * scale, (
+        f'max difference {(actual - expected).abs().max():.3g} at scale {scale:.3g}')
+
+
+def twin_backbones(name: str, **kwargs):
+    """The plain and the default (fast) backbone with the same weights."""
+    torch.manual_seed(0)
+    plain = MODELS.build(paper_backbone(name, **TINY, **PLAIN, **kwargs))
+    plain.init_weights()
+    randomise_norms(plain)
+    fast = MODELS.build(paper_backbone(name, **TINY, **kwargs))
+    fast.load_state_dict(plain.state_dict())
+    return plain, fast
+
+
+def conv_norm(kind: str, fold: bool) -> ConvNormAct:
+    temporal_kernel = 4 if kind == 'r2d' else 3
+    conv = CONV_KINDS[kind](6, 8, 3, temporal_kernel, 2, 2 if kind != 'r2d' else 1)
+    for module in conv.modules():
+        if hasattr(module, 'fold_norm'):
+            module.fold_norm = fold
+    return ConvNormAct(conv, 8, dict(type='BN3d'), dict(type='ReLU'))
+
+
+@pytest.mark.parametrize('training', [False, True])
+@pytest.mark.parametrize('kind', sorted(CONV_KINDS))
+def test_each_conv_kind_fast_path_equals_plain_path(kind, training):
+    torch.manual_seed(0)
+    plain = conv_norm(kind, fold=False)
+    randomise_norms(plain)
+    fast = conv_norm(kind, fold=True)
+    fast.load_state_dict(plain.state_dict())
+    plain.train(training)
+    fast.train(training)
+    x = torch.randn(2, 6, 4, 10, 10)
+    x_plain = x.clone().requires_grad_()
+    x_fast = x.clone().contiguous(memory_format=torch.channels_last_3d).requires_grad_()
+    out_plain, out_fast = plain(x_plain), fast(x_fast)
+    assert_close(out_fast, out_plain)
+    grad = torch.randn_like(out_plain)
+    out_plain.backward(grad)
+    out_fast.backward(grad)
+    assert_close(x_fast.grad, x_plain.grad)
+    fast_params = dict(fast.named_parameters())
+    for name, param in plain.named_parameters():
+        assert_close(fast_params[name].grad, param.grad)
+
+
+def test_fold_batch_norm_is_conv_then_norm():
+    torch.manual_seed(0)
+    conv = nn.Conv3d(3, 5, 3, padding=1, bias=True)
+    for affine in (True, False):
+        norm = nn.BatchNorm3d(5, eps=1e-3, affine=affine)
+        if affine:
+            randomise_norms(norm)
+        else:
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
+        norm.eval()
+        x = torch.randn(2, 3, 4, 6, 6)
+        weight, bias = fold_batch_norm(conv.weight, conv.bias, norm)
+        assert_close(conv._conv_forward(x, weight, bias), norm(conv(x)), tol=1e-5)
+
+
+def test_folding_steps_aside_for_forward_hooks():
+    torch.manual_seed(0)
+    block = conv_norm('3d', fold=True).eval()
+    randomise_norms(block)
+    x = torch.randn(1, 6, 4, 8, 8)
+    folded = block(x)
+    seen = []
+    handle = block.conv.register_forward_hook(lambda module, args, out: seen.append(out))
+    hooked = block(x)
+    handle.remove()
+    assert len(seen) == 1  # the conv ran as a module, so its hook saw the un-normed output
+    assert_close(hooked, folded)
+
+
+@pytest.mark.parametrize('name', PAPER_NAMES)
+def test_every_network_fast_path_equals_plain_path(name):
+    plain, fast = twin_backbones(name)
+    # 32 x 32: conv5's training-mode BatchNorm statistics need more than a handful of
+    # values to be well conditioned (at 16 x 16 the plain path alone is 1e-4 off float64).
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        out_plain, out_fast = plain.eval()(x), fast.eval()(x)
+    assert out_fast.is_contiguous()
+    assert_close(out_fast, out_plain)
+    out_plain, out_fast = plain.train()(x), fast.train()(x)
+    assert_close(out_fast, out_plain)
+    grad = torch.randn_like(out_plain)
+    out_plain.backward(grad)
+    out_fast.backward(grad)
+    fast_params = dict(fast.named_parameters())
+    for param_name, param in plain.named_parameters():
+        assert_close(fast_params[param_name].grad, param.grad)
+
+
+def test_frozen_norm_fine_tuning_gradients_equal():
+    # norm_eval keeps BatchNorms in eval mode while training: folded, and differentiable.
+    plain, fast = twin_backbones('R(2+1)D', norm_eval=True)
+    x = torch.randn(2, 3, 4, 32, 32)
+    out_plain, out_fast = plain.train()(x), fast.train()(x)
+    assert_close(out_fast, out_plain)
+    out_plain.sum().backward()
+    out_fast.sum().backward()
+    fast_params = dict(fast.named_parameters())
+    for param_name, param in plain.named_parameters():
+        assert_close(fast_params[param_name].grad, param.grad)
+
+
+def test_switches_keep_state_dicts_and_parameter_layout():
+    plain, fast = twin_backbones('R(2+1)D')
+    bf16 = MODELS.build(paper_backbone('R(2+1)D', **TINY, compute_dtype='bfloat16'))
+    keys = list(plain.state_dict())
+    assert list(fast.state_dict()) == keys == list(bf16.state_dict())
+    for name, tensor in fast.state_dict().items():
+        assert tensor.shape == plain.state_dict()[name].shape
+        assert tensor.is_contiguous(), name
+    fast.eval()(torch.randn(1, 3, 4, 16, 16))
+    assert list(fast.state_dict()) == keys  # running the folded path adds nothing
+
+
+def test_bfloat16_compute_dtype():
+    plain, _ = twin_backbones('R(2+1)D')
+    bf16 = MODELS.build(paper_backbone('R(2+1)D', **TINY, compute_dtype='bfloat16'))
+    bf16.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 16, 16)
+    with torch.no_grad():
+        reference, out = plain.eval()(x), bf16.eval()(x)
+    assert out.dtype == torch.float32
+    assert_close(out, reference, tol=5e-2)  # bfloat16 keeps 8 bits of mantissa
+    bf16.train()(x).sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32
+               for p in bf16.parameters())
+
+
+@pytest.mark.parametrize('switch, value', [('memory_format', 'channels_last'),
+                                           ('compute_dtype', 'int8')])
+def test_bad_switch_values_are_refused(switch, value):
+    with pytest.raises(ValueError, match=switch):
+        MODELS.build(paper_backbone('R3D', **TINY, **{switch: value}))

@@ -2,8 +2,9 @@
 
 One uninterrupted run of 3 epochs is the reference. A second run is killed in the middle of
 epoch 2, resumed, killed again while it writes epoch_2.pth, and resumed to the end. Both are
-a tiny R(2+1)D on the embedded motion dataset, on CPU with seed 0, and the interrupted one
-must end with the reference's weights exactly.
+the tiny demo config (conftest's ``tiny_demo_config``: R(2+1)D on the embedded motion
+dataset, random crops drawn in the main process), on CPU with seed 0, and the interrupted
+one must end with the reference's weights exactly.
 """
 import os
 import signal
@@ -18,10 +19,8 @@ import torch
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin.compat import load_checkpoint_file
-from r21d_plugin.data.motion_dataset import generate_motion_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'
 TIMEOUT = 240
 
 # Runs tools/train.py, first arranging to freeze (so that the test can SIGKILL it) at the
@@ -65,34 +64,21 @@ LAUNCHER = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(scope='module')
-def motion(tmp_path_factory):
-    root = tmp_path_factory.mktemp('motion')
-    generate_motion_dataset(str(root), size='test', frame_size=64, progress=False)
-    return root
+@pytest.fixture
+def config(tiny_demo_config):
+    return tiny_demo_config(max_epochs=3, base_channels=4)
 
 
-def start(tmp_path, motion, work_dir, pause_at=None, resume=False):
+def start(tmp_path, config, work_dir, pause_at=None, resume=False):
     """Start tools/train.py (through the launcher when ``pause_at`` is given)."""
     launcher = tmp_path / 'launcher.py'
     launcher.write_text(LAUNCHER)
     marker = tmp_path / f'{work_dir.name}.paused'
     marker.unlink(missing_ok=True)
     log = tmp_path / f'{work_dir.name}-{pause_at or "end"}.log'
-    dataset = '{}_dataloader.dataset'
-    options = [
-        'model.backbone.base_channels=4', 'model.cls_head.in_channels=32',
-        'train_cfg.max_epochs=3', 'default_hooks.logger.interval=1',
-        f'{dataset.format("train")}.type=RobustVideoDataset']
-    for split in ('train', 'val'):
-        options += [
-            f'{split}_dataloader.batch_size=4', f'{split}_dataloader.num_workers=0',
-            f'{split}_dataloader.persistent_workers=False',
-            f'{dataset.format(split)}.ann_file={motion / f"{split}.txt"}',
-            f'{dataset.format(split)}.data_prefix.video={motion}']
-    command = [sys.executable, str(launcher), str(REPO / 'tools/train.py'), str(CONFIG),
-               '--work-dir', str(work_dir), '--seed', '0', *(['--resume'] if resume else []),
-               '--cfg-options', *options]
+    command = [sys.executable, str(launcher), str(REPO / 'tools/train.py'), str(config),
+               '--work-dir', str(work_dir), *(['--resume'] if resume else []),
+               '--cfg-options', 'train_dataloader.dataset.type=RobustVideoDataset']
     env = dict(os.environ, OMP_NUM_THREADS='1', PAUSE_MARKER=str(marker),
                PAUSE_AT=pause_at or '')
     with open(log, 'w') as out:
@@ -116,25 +102,25 @@ def finish(run, killed=False):
     return text
 
 
-def train(tmp_path, motion, work_dir, pause_at=None, resume=False):
-    return finish(start(tmp_path, motion, work_dir, pause_at, resume), killed=bool(pause_at))
+def train(tmp_path, config, work_dir, pause_at=None, resume=False):
+    return finish(start(tmp_path, config, work_dir, pause_at, resume), killed=bool(pause_at))
 
 
 def weights(path):
     return load_checkpoint_file(str(path))['state_dict']
 
 
-def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, motion):
+def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
-    reference = start(tmp_path, motion, straight)  # alongside the interrupted runs
+    reference = start(tmp_path, config, straight)  # alongside the interrupted runs
 
     # Killed during the 3rd iteration of epoch 2 (runner epoch 1).
-    train(tmp_path, motion, interrupted, pause_at='iter:1:2')
+    train(tmp_path, config, interrupted, pause_at='iter:1:2')
     assert (interrupted / 'last_checkpoint').read_text() == str(interrupted / 'epoch_1.pth')
     assert not (interrupted / 'epoch_2.pth').exists()
 
     # Resumed from epoch_1.pth, killed halfway through writing epoch_2.pth.
-    log = train(tmp_path, motion, interrupted, pause_at='save:2', resume=True)
+    log = train(tmp_path, config, interrupted, pause_at='save:2', resume=True)
     assert f'Load checkpoint from {interrupted / "epoch_1.pth"}' in log
     partial = [p for p in os.listdir(interrupted) if p.startswith('.epoch_2.pth.')]
     assert len(partial) == 1 and partial[0].endswith('.partial')
@@ -143,7 +129,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, motion):
     assert load_checkpoint_file(str(interrupted / 'epoch_1.pth'))['meta']['epoch'] == 1
 
     # Resumed again: the half-written file is cleared, epochs 2 and 3 are trained.
-    log = train(tmp_path, motion, interrupted, resume=True)
+    log = train(tmp_path, config, interrupted, resume=True)
     assert f'Removed {interrupted / partial[0]}' in log
     assert 'Epoch(train) [2][1/4]' in log and 'Epoch(train) [3][4/4]' in log
     assert not any(p.endswith('.partial') for p in os.listdir(interrupted))

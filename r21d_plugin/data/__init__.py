@@ -1,4 +1,4 @@
 """Data: the embedded motion dataset, flow transforms, robust loading, clip sampling."""
 from .robust import RobustRawframeDataset, RobustVideoDataset  # noqa: F401
 from .epoch_sampler import FixedLengthEpochSampler  # noqa: F401
-from .flow import DequantizeFlow, FarnebackFlow, FlowFlip  # noqa: F401
+from .flow import DequantizeFlow, FarnebackFlow, FlowFlip, LoadAlignedFlow  # noqa: F401

@@ -9,8 +9,11 @@ rawframes layout instead: one grayscale image per direction and frame, ``x_00001
 ``y_00001.jpg``, with the flow clipped to +-20 pixels and mapped linearly onto 0..255.
 ``DequantizeFlow`` turns those images back into pixels and ``FlowFlip`` mirrors them with
 the x component negated, so both sources feed the network the same float flow, normalised
-by the data preprocessor with ``FLOW_MEAN`` / ``FLOW_STD``.
+by the data preprocessor with ``FLOW_MEAN`` / ``FLOW_STD``. ``LoadAlignedFlow`` reads the
+stored flow of the very frames, crop and flip of an RGB clip, for a two-stream test on
+offline flow.
 """
+import os.path as osp
 from typing import Dict, List, Sequence
 
 import cv2
@@ -190,3 +193,90 @@ class FlowFlip(Flip):
             flipped.append(img)
         return flipped
 
+
+
+@TRANSFORMS.register_module()
+class LoadAlignedFlow(BaseTransform):
+    """Load the offline flow of an RGB clip's frames, aligned to its crop and flip.
+
+    For a two-stream test on flow from ``tools/extract_flow.py``: placed after the RGB
+    spatial transforms (resize, crop, flip; not lazy, one view per frame), it reads, for
+    every sampled video frame t, the stored flow from t to t+1 (``x_/y_{t+1:05d}``; the
+    last frame, which has none, takes the flow into it), dequantises it, crops the
+    region the RGB crops kept (``crop_quadruple``), resizes it to the RGB clip's size with
+    the vectors scaled by the same factors, and mirrors it with dx negated if the clip
+    was flipped. The flow frames may be stored at any size.
+
+    Required keys: ``filename`` (the video), ``frame_inds``, ``total_frames``,
+    ``img_shape``; optional ``crop_quadruple``, ``flip``. Added: ``flow_imgs``, float32
+    (H, W, 2) pixels of the RGB clip's frames.
+
+    Args:
+        video_root (str): the folder the dataset's video paths are relative to.
+        flow_root (str): the extractor's output root (``OUT/<video without ext>/``).
+        filename_tmpl (str): flow image names. Defaults to ``'{}_{:05d}.jpg'``.
+        bound (float): quantisation bound of the stored flow. Defaults to 20.
+    """
+
+    def __init__(self, video_root: str, flow_root: str,
+                 filename_tmpl: str = '{}_{:05d}.jpg',
+                 bound: float = FLOW_QUANT_BOUND) -> None:
+        self.video_root = video_root
+        self.flow_root = flow_root
+        self.filename_tmpl = filename_tmpl
+        self.bound = bound
+
+    def _flow_dir(self, video: str) -> str:
+        rel = osp.relpath(video, self.video_root)
+        if rel.startswith('..'):
+            raise ValueError(f'{video} is not under video_root {self.video_root}')
+        return osp.join(self.flow_root, osp.splitext(rel)[0])
+
+    def _read(self, flow_dir: str, index: int) -> np.ndarray:
+        channels = []
+        for axis in 'xy':
+            path = osp.join(flow_dir, self.filename_tmpl.format(axis, index))
+            image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise FileNotFoundError(f'{path}: missing or unreadable flow image (extract '
+                                        f'the flow with tools/extract_flow.py)')
+            channels.append(image)
+        return dequantize_flow(np.stack(channels, axis=-1), self.bound)
+
+    def transform(self, results: Dict) -> Dict:
+        video = results['filename']
+        frame_inds = np.asarray(results['frame_inds']).reshape(-1)
+        if results.get('lazy') or len(results['imgs']) != len(frame_inds):
+            raise ValueError(f'{video}: LoadAlignedFlow needs one non-lazy view per sampled '
+                             f'frame (no ThreeCrop / TenCrop, lazy=False)')
+        flow_dir = self._flow_dir(video)
+        last_flow = max(int(results['total_frames']) - 1, 1)
+        out_h, out_w = results['img_shape']
+        x, y, w, h = results.get('crop_quadruple', (0.0, 0.0, 1.0, 1.0))
+        cache, flows = {}, []
+        for frame in frame_inds:
+            index = int(min(max(frame + 1, 1), last_flow))
+            if index not in cache:
+                flow = self._read(flow_dir, index)
+                height, width = flow.shape[:2]
+                left, top = int(round(x * width)), int(round(y * height))
+                right = max(int(round((x + w) * width)), left + 1)
+                bottom = max(int(round((y + h) * height)), top + 1)
+                flow = flow[top:bottom, left:right]
+                scale = np.array([out_w / flow.shape[1], out_h / flow.shape[0]],
+                                 dtype=np.float32)
+                flow = cv2.resize(flow, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+                flow *= scale
+                if results.get('flip'):
+                    if results.get('flip_direction', 'horizontal') != 'horizontal':
+                        raise ValueError(f'{video}: only horizontal flips are supported')
+                    flow = flow[:, ::-1] * np.array([-1, 1], dtype=np.float32)
+                cache[index] = np.ascontiguousarray(flow)
+            flows.append(cache[index])
+        results['flow_imgs'] = flows
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(video_root={self.video_root!r}, '
+                f'flow_root={self.flow_root!r}, filename_tmpl={self.filename_tmpl!r}, '
+                f'bound={self.bound})')

@@ -8,9 +8,11 @@ positions stay those of the RGB recipe:
 * ``two_stream_pipeline``: the same, but ``FarnebackFlow(keep_rgb=True)`` keeps the first L
   RGB frames of every clip beside its L flow frames, and both are packed
   (``inputs = dict(imgs=..., flow_imgs=...)``) for ``TwoStreamRecognizer``: both streams
-  see the same temporal windows and the same crop of a video.
+  see the same temporal windows and the same crop of a video. Given ``flow_root``, the flow
+  comes from ``tools/extract_flow.py`` instead (``LoadAlignedFlow``: the stored flow of the
+  same frames, crop and flip), and the clips keep their L frames.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 #: Input key of the flow clips in a two-stream sample (``TwoStreamRecognizer`` default).
 FLOW_INPUTS_KEY = 'flow_imgs'
@@ -20,7 +22,8 @@ def _step_type(step: dict) -> str:
     return step['type'] if isinstance(step['type'], str) else step['type'].__name__
 
 
-def _with_flow(rgb_pipeline: Sequence[dict], keep_rgb: bool) -> List[dict]:
+def _with_flow(rgb_pipeline: Sequence[dict], keep_rgb: bool,
+               offline_flow: Optional[dict] = None) -> List[dict]:
     types = [_step_type(step) for step in rgb_pipeline]
     for required in ('SampleFrames', 'FormatShape', 'PackActionInputs'):
         if types.count(required) != 1:
@@ -32,10 +35,10 @@ def _with_flow(rgb_pipeline: Sequence[dict], keep_rgb: bool) -> List[dict]:
     steps = []
     for step, step_type in zip(rgb_pipeline, types):
         step = dict(step)
-        if step_type == 'SampleFrames':
+        if step_type == 'SampleFrames' and offline_flow is None:
             step['clip_len'] = step['clip_len'] + 1  # L+1 frames give L flow frames
         elif step_type == 'FormatShape':
-            steps.append(dict(type='FarnebackFlow', keep_rgb=keep_rgb))
+            steps.append(offline_flow or dict(type='FarnebackFlow', keep_rgb=keep_rgb))
             if keep_rgb:
                 steps.append(step)
                 step = dict(type='KeyMapper', mapping=dict(imgs=FLOW_INPUTS_KEY),
@@ -51,6 +54,72 @@ def flow_pipeline(rgb_pipeline: Sequence[dict]) -> List[dict]:
     return _with_flow(rgb_pipeline, keep_rgb=False)
 
 
-def two_stream_pipeline(rgb_pipeline: Sequence[dict]) -> List[dict]:
-    """RGB and flow clips of the same frames, packed together for ``TwoStreamRecognizer``."""
-    return _with_flow(rgb_pipeline, keep_rgb=True)
+def two_stream_pipeline(rgb_pipeline: Sequence[dict], flow_root: Optional[str] = None,
+                        video_root: Optional[str] = None) -> List[dict]:
+    """RGB and flow clips of the same frames, packed together for ``TwoStreamRecognizer``.
+
+    Args:
+        rgb_pipeline (list[dict]): the RGB stream's pipeline.
+        flow_root (str, optional): offline flow (``tools/extract_flow.py``'s output root)
+            instead of flow computed on the fly.
+        video_root (str, optional): the folder the dataset's video paths are relative to
+            (needed with ``flow_root``).
+    """
+    if flow_root is None:
+        return _with_flow(rgb_pipeline, keep_rgb=True)
+    if video_root is None:
+        raise ValueError('offline flow (flow_root) needs the video_root the dataset\'s '
+                         'paths are relative to')
+    return _with_flow(rgb_pipeline, keep_rgb=True, offline_flow=dict(
+        type='LoadAlignedFlow', video_root=video_root, flow_root=flow_root))
+
+
+def _sample_frames(pipeline: Sequence[dict]) -> dict:
+    return next(step for step in pipeline if _step_type(step) == 'SampleFrames')
+
+
+def two_stream_test_settings(rgb_config: str,
+                             flow_config: str,
+                             rgb_checkpoint: Optional[str] = None,
+                             flow_checkpoint: Optional[str] = None,
+                             fusion_alpha: float = 0.5,
+                             flow_root: Optional[str] = None,
+                             video_root: Optional[str] = None) -> Tuple[dict, dict, dict]:
+    """``model``, ``test_dataloader`` and ``test_evaluator`` of a two-stream test.
+
+    The streams are the models of the two single-stream experiment configs (so each is
+    exactly the network its checkpoint was trained as); the test data are the RGB config's
+    test set and clips, through ``two_stream_pipeline``; the evaluator reports RGB-only,
+    flow-only and fused metrics. A two-stream config reads::
+
+        model, test_dataloader, test_evaluator = two_stream_test_settings(
+            '{{ fileDirname }}/../kinetics/...-rgb.py',
+            '{{ fileDirname }}/../kinetics/...-flow.py')
+
+    Args:
+        rgb_config, flow_config (str): the single-stream experiment configs.
+        rgb_checkpoint, flow_checkpoint (str, optional): the streams' own checkpoints
+            (else give ``tools/test.py`` a merged one, see
+            ``r21d_plugin.models.two_stream.merge_stream_checkpoints``).
+        fusion_alpha (float): weight of the RGB scores.
+        flow_root, video_root (str, optional): test on offline flow (``two_stream_pipeline``).
+    """
+    from mmengine.config import Config
+
+    rgb, flow = Config.fromfile(rgb_config), Config.fromfile(flow_config)
+    rgb_clip_len = _sample_frames(rgb.test_dataloader.dataset.pipeline)['clip_len']
+    flow_steps = flow.test_dataloader.dataset.pipeline
+    flow_clip_len = _sample_frames(flow_steps)['clip_len']
+    if 'FarnebackFlow' in {_step_type(step) for step in flow_steps}:
+        flow_clip_len -= 1  # L+1 frames give L flow frames
+    if flow_clip_len != rgb_clip_len:
+        raise ValueError(f'the streams were tested on clips of different lengths: '
+                         f'{rgb_clip_len} frames ({rgb_config}) and {flow_clip_len} flow '
+                         f'frames ({flow_config})')
+    model = dict(type='TwoStreamRecognizer', rgb=rgb.model.to_dict(),
+                 flow=flow.model.to_dict(), rgb_checkpoint=rgb_checkpoint,
+                 flow_checkpoint=flow_checkpoint, fusion_alpha=fusion_alpha)
+    test_dataloader = rgb.test_dataloader.to_dict()
+    test_dataloader['dataset']['pipeline'] = two_stream_pipeline(
+        test_dataloader['dataset']['pipeline'], flow_root, video_root)
+    return model, test_dataloader, dict(type='TwoStreamClipVideoAccuracy')

@@ -1,0 +1,19 @@
+# The flow stream of the demo R(2+1)D on the embedded motion dataset (tools/demo.py's RGB
+# config, same network, schedule and clips): 2 input channels, Farneback flow computed on
+# the fly after the crop (r21d_plugin.data.flow.FarnebackFlow; each clip draws 9 frames for
+# 8 flow frames), normalised with the reference flow statistics (FLOW_MEAN / FLOW_STD).
+# Train: python tools/train.py configs/two_stream/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py
+_base_ = ['../demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py']
+# (after _base_: mmengine treats a config whose first statement is an import as "lazy")
+from r21d_plugin.data.two_stream_pipeline import flow_pipeline
+
+model = dict(
+    backbone=dict(in_channels=2),
+    data_preprocessor=dict(mean=[0.0046635, 0.0046261], std=[0.972347, 0.755146]))
+
+train_pipeline = flow_pipeline(_base_.train_pipeline)
+val_pipeline = flow_pipeline(_base_.val_pipeline)
+test_pipeline = flow_pipeline(_base_.test_pipeline)
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

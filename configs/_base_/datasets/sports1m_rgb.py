@@ -4,6 +4,8 @@
 # split: validation during training uses one clip of each video of the test partition.
 # Annotations: tools/data/sports1m/build_annotations.py (README, "Data preparation").
 _base_ = ['./kinetics400_rgb.py']
+# (after _base_: mmengine treats a config whose first statement is an import as "lazy")
+from r21d_plugin.data.clip_pipelines import with_num_clips
 
 data_root = 'data/sports1m/videos'
 data_root_val = data_root
@@ -12,10 +14,7 @@ ann_file_val = 'data/sports1m/sports1m_test_list_videos.txt'
 ann_file_test = 'data/sports1m/sports1m_test_list_videos.txt'
 num_classes = 487
 
-test_pipeline = [
-    dict(step, num_clips=100) if step.type == 'SampleFrames' else step
-    for step in _base_.test_pipeline
-]
+test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(
     dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
 val_dataloader = dict(

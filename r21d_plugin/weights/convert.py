@@ -188,6 +188,55 @@ def _check_mid_channels_rule(spec: NetworkSpec, source: CheckpointSource, name: 
         + (f'; use --source {" or ".join(fitting)}' if fitting else ''))
 
 
+def _resolve_spec(tensors: Mapping[str, torch.Tensor], source: CheckpointSource,
+                  arch: Optional[str], name: str) -> NetworkSpec:
+    """The architecture the tensors hold, checked against ``arch`` when it is given."""
+    if arch is not None:
+        depth = parse_arch(arch)[1]
+        if source.archs is not None and arch not in source.archs:
+            raise ConversionError(f'{source.name} publishes {list(source.archs)}, '
+                                  f'not {arch!r}')
+    num_classes = source.num_classes(tensors)
+    if num_classes is None:
+        raise ConversionError(f'{name}: no classifier (fc) weights found, so this is not a '
+                              f'whole {source.name} model')
+    if arch is None:
+        spec = _infer_spec(tensors, source, num_classes, name)
+    else:
+        spec = _complete_spec(tensors, source, depth, arch_group_convs(arch), num_classes)
+        missing, unused = _key_diff(_mapping(spec, source), tensors)
+        if missing or unused:
+            raise _key_error(name, source, spec, missing, unused,
+                             _looks_like(tensors, source, num_classes, name))
+    _check_mid_channels_rule(spec, source, name)
+    return spec
+
+
+def _misfits(mapping: KeyPairs, tensors: Mapping[str, torch.Tensor],
+             target: Dict[str, torch.Tensor], spec: NetworkSpec) -> List[str]:
+    """Checks that every target is set exactly once; returns the source tensors that do
+    not fit their target (shape, or float vs integer)."""
+    mapped = {target_key for _, target_key in mapping}
+    if mapped != set(target):
+        # The slot table and the builder disagree: a bug here, not in the checkpoint.
+        raise ConversionError(
+            f'internal layout mismatch for {spec}: unset targets '
+            f'{_format_keys(set(target) - mapped)}; unknown targets '
+            f'{_format_keys(mapped - set(target))}')
+    wrong = []
+    for source_key, target_key in mapping:
+        if source_key is None:
+            continue
+        tensor, template = tensors[source_key], target[target_key]
+        if tensor.shape != template.shape:
+            wrong.append(f'{source_key} {tuple(tensor.shape)} -> {target_key} '
+                         f'{tuple(template.shape)}')
+        elif tensor.is_floating_point() != template.is_floating_point():
+            wrong.append(f'{source_key} is {tensor.dtype} but {target_key} is '
+                         f'{template.dtype}')
+    return wrong
+
+
 def convert_state_dict(tensors: Mapping[str, torch.Tensor], source: str,
                        arch: Optional[str] = None,
                        name: str = 'checkpoint') -> Tuple[Dict[str, torch.Tensor], dict]:
@@ -209,52 +258,19 @@ def convert_state_dict(tensors: Mapping[str, torch.Tensor], source: str,
         ConversionError: naming the missing, unused or mis-shaped keys.
     """
     source_ = get_source(source)
-    if arch is not None:
-        depth = parse_arch(arch)[1]
-        if source_.archs is not None and arch not in source_.archs:
-            raise ConversionError(f'{source_.name} publishes {list(source_.archs)}, '
-                                  f'not {arch!r}')
-    num_classes = source_.num_classes(tensors)
-    if num_classes is None:
-        raise ConversionError(f'{name}: no classifier (fc) weights found, so this is not a '
-                              f'whole {source_.name} model')
-    if arch is None:
-        spec = _infer_spec(tensors, source_, num_classes, name)
-    else:
-        spec = _complete_spec(tensors, source_, depth, arch_group_convs(arch), num_classes)
-        missing, unused = _key_diff(_mapping(spec, source_), tensors)
-        if missing or unused:
-            raise _key_error(name, source_, spec, missing, unused,
-                             _looks_like(tensors, source_, num_classes, name))
-    _check_mid_channels_rule(spec, source_, name)
-
+    spec = _resolve_spec(tensors, source_, arch, name)
     mapping = _mapping(spec, source_)
     target = spec.build_target()
-    mapped = {target_key for _, target_key in mapping}
-    if mapped != set(target):
-        # The slot table and the builder disagree: a bug here, not in the checkpoint.
-        raise ConversionError(
-            f'internal layout mismatch for {spec}: unset targets '
-            f'{_format_keys(set(target) - mapped)}; unknown targets '
-            f'{_format_keys(mapped - set(target))}')
-    wrong = [f'{source_key} {tuple(tensors[source_key].shape)} -> {target_key} '
-             f'{tuple(target[target_key].shape)}'
-             for source_key, target_key in mapping
-             if source_key is not None and tensors[source_key].shape != target[target_key].shape]
-    wrong += [f'{source_key} is {tensors[source_key].dtype} but {target_key} is '
-              f'{target[target_key].dtype}'
-              for source_key, target_key in mapping if source_key is not None
-              and tensors[source_key].is_floating_point()
-              != target[target_key].is_floating_point()]
+    wrong = _misfits(mapping, tensors, target, spec)
     if wrong:
-        hint = _looks_like(tensors, source_, num_classes, name) if arch else ''
+        hint = _looks_like(tensors, source_, spec.num_classes, name) if arch else ''
         shown = '\n  '.join(wrong[:12]) + (f'\n  and {len(wrong) - 12} more'
                                           if len(wrong) > 12 else '')
         raise ConversionError(f'{name}: {len(wrong)} tensor(s) do not fit '
                               f'{arch_name(spec.depth, spec.group_convs) or spec}{hint}:'
                               f'\n  {shown}')
 
-    by_target = dict((target_key, source_key) for source_key, target_key in mapping)
+    by_target = {target_key: source_key for source_key, target_key in mapping}
     state = OrderedDict()
     for target_key, template in target.items():
         source_key = by_target[target_key]

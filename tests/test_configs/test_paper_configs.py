@@ -151,6 +151,9 @@ def test_experiment_is_consistent(rel_path):
     if not rel_path.endswith('-test.py'):
         assert _sampler(test).clip_len == _sampler(train).clip_len
     assert head.num_classes == cfg.num_classes
+    for split in ('train', 'val', 'test'):  # labels are range-checked, bad files named
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert (dataset.type, dataset.num_classes) == ('RobustVideoDataset', cfg.num_classes)
 
     # The paper's recipe: temporal jittering, 128x171 resize, random 112 crop and flip.
     jitter = _sampler(train)

@@ -13,8 +13,17 @@ num_classes = 51
 
 train_dataloader = dict(
     sampler=dict(num_samples=40_000),
-    dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+    dataset=dict(
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        num_classes=num_classes))
 val_dataloader = dict(
-    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+    dataset=dict(
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root_val),
+        num_classes=num_classes))
 test_dataloader = dict(
-    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+    dataset=dict(
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root_val),
+        num_classes=num_classes))

@@ -5,7 +5,9 @@
 # 10 uniformly spaced center-cropped clips per video for the test (clip@1 and video@1).
 # Layout: MMAction2's tools/data/kinetics (README, "Data preparation").
 # Experiment configs take `clip_len` and `num_classes` from here for the model.
-dataset_type = 'VideoDataset'
+# MMAction2's VideoDataset that names the file and annotation line of every bad sample
+# (r21d_plugin.data.robust); a video shorter than a clip loops its frames, as MMAction2's.
+dataset_type = 'RobustVideoDataset'
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'
 ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
@@ -58,6 +60,8 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
+        num_classes=num_classes,
+        allow_short_videos=True,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
@@ -68,6 +72,8 @@ val_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
+        num_classes=num_classes,
+        allow_short_videos=True,
         pipeline=val_pipeline,
         test_mode=True))
 test_dataloader = dict(
@@ -79,6 +85,8 @@ test_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
+        num_classes=num_classes,
+        allow_short_videos=True,
         pipeline=test_pipeline,
         test_mode=True))
 

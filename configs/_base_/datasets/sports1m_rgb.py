@@ -16,12 +16,19 @@ num_classes = 487
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(
-    dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+    dataset=dict(
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        num_classes=num_classes))
 val_dataloader = dict(
-    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+    dataset=dict(
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root_val),
+        num_classes=num_classes))
 test_dataloader = dict(
     batch_size=1,  # 100 clips per video
     dataset=dict(
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
+        num_classes=num_classes,
         pipeline=test_pipeline))

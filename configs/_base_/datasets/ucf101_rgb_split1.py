@@ -16,8 +16,17 @@ num_classes = 101
 train_dataloader = dict(
     batch_size=4,
     sampler=dict(num_samples=100_000),
-    dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+    dataset=dict(
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        num_classes=num_classes))
 val_dataloader = dict(
-    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+    dataset=dict(
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root_val),
+        num_classes=num_classes))
 test_dataloader = dict(
-    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))
+    dataset=dict(
+        ann_file=ann_file_test,
+        data_prefix=dict(video=data_root_val),
+        num_classes=num_classes))

@@ -1,0 +1,132 @@
+"""tools/benchmark.py: peers built to our architectures, and a whole run on a tiny input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmaction.registry import MODELS
+from mmengine.registry import init_default_scope
+
+import r21d_plugin  # noqa: F401
+from r21d_plugin import PAPER_NAMES, paper_backbone
+from r21d_plugin.engine.benchmark import (FramewiseClassifier, _drop_stem_pool,
+                                          mmaction_peer_cfg, torchvision_frames_peer,
+                                          torchvision_video_peer)
+
+init_default_scope('mmaction')
+ROOT = Path(__file__).resolve().parents[2]
+FC_400 = 512 * 400 + 400
+
+
+def num_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def build_on_meta(name: str):
+    with torch.device('meta'):
+        return MODELS.build(paper_backbone(name, clip_len=16))
+
+
+@pytest.mark.parametrize('name', PAPER_NAMES)
+def test_peers_have_our_architecture(name):
+    """Same parameter count and conv5 size as ours, network by network (on the meta device)."""
+    ours = build_on_meta(name)
+    clip = torch.empty(1, 3, 16, 112, 112, device='meta')
+    ours_params = num_params(ours) + FC_400
+    with torch.device('meta'):
+        mm_cfg = mmaction_peer_cfg(ours)
+        video = torchvision_video_peer(ours, 400)
+        frames = torchvision_frames_peer(ours, 400)
+        assert (mm_cfg is None) == (name == 'R2D')  # ResNet3d cannot collapse time
+        if mm_cfg is not None:
+            mm = _drop_stem_pool(MODELS.build(mm_cfg))
+            assert mm(clip).shape == ours(clip).shape
+            if name != 'R(2+1)D':  # MMAction2's (2+1)D stem and shortcuts differ
+                assert num_params(mm) + FC_400 == ours_params
+        assert (video is None) == (name == 'R2D')
+        if video is not None and name != 'R(2+1)D':
+            assert num_params(video) == ours_params
+        assert (frames is not None) == (name in ('R2D', 'f-R2D'))
+        if frames is not None:
+            assert num_params(frames) == ours_params
+
+
+def test_torchvision_peers_are_torchvisions_models():
+    from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18
+
+    with torch.device('meta'):
+        for name, reference in (('R3D', r3d_18), ('MC3', mc3_18)):
+            assert num_params(torchvision_video_peer(build_on_meta(name), 400)) == \
+                num_params(reference())
+        ours = MODELS.build(paper_backbone('R(2+1)D', clip_len=16,
+                                           mid_channels_rule='per_block'))
+        peer = torchvision_video_peer(ours, 400)
+        assert num_params(peer) == num_params(r2plus1d_18()) == num_params(ours) + FC_400
+
+
+def test_framewise_peer_is_frame_average():
+    torch.manual_seed(0)
+    net2d = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(4, 5))
+    clip = torch.randn(2, 3, 4, 8, 8)
+    expected = torch.stack([net2d(clip[:, :, t]) for t in range(4)]).mean(dim=0)
+    for layout in (torch.contiguous_format, torch.channels_last_3d):
+        actual = FramewiseClassifier(net2d)(clip.contiguous(memory_format=layout))
+        assert torch.allclose(actual, expected, atol=1e-6)
+
+
+def test_tool_runs_end_to_end_and_writes_json(tmp_path):
+    out = tmp_path / 'bench.json'
+    command = [
+        sys.executable, 'tools/benchmark.py', '--network', 'R(2+1)D', '--depth', '10',
+        '--clip-len', '4', '--crop-size', '32', '--batch-size', '2', '--base-channels', '4',
+        '--num-classes', '5', '--threads', '1', '--amp', 'bf16', '--channels-last',
+        '--warmup', '1', '--iters', '1', '--test-clips', '3', '--pipeline-videos', '8',
+        '--video-size', '32', '--video-frames', '12', '--pipeline-batches', '1',
+        '--workers', '0', '--no-progress', '--json', str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '| R(2+1)D | ours | float32 | channels_last_3d |' in result.stdout
+    report = json.loads(out.read_text())
+    assert report['machine']['torch_threads'] == 1
+    assert set(report['peak']) == {'float32', 'bfloat16'}
+    for peak in report['peak'].values():
+        assert peak['peak_gflops'] == max(peak['matmul_gflops'], peak['conv3d_gflops']) > 0
+    rows = {row['model']: row for row in report['rows']}
+    assert set(rows) == {
+        'ours', 'ours plain', 'ours bf16', 'mmaction2 ResNet2Plus1d',
+        'mmaction2 ResNet2Plus1d channels_last', 'mmaction2 ResNet2Plus1d bf16'}
+    assert rows['ours bf16']['precision'] == 'bfloat16'
+    assert rows['mmaction2 ResNet2Plus1d channels_last']['layout'] == 'channels_last_3d'
+    for row in rows.values():
+        for mode in ('inference', 'training'):
+            figures = row[mode]
+            assert figures['clips_per_s'] > 0 and figures['peak_mib'] >= 0
+            assert len(figures['seconds']) == 1
+            assert 0 < figures['fraction_of_peak']
+            assert figures['gflops'] == pytest.approx(
+                figures['gflop_per_clip'] * 2 / figures['step_s'])  # 2 clips a step
+        # the FLOPs counted are the model's: the same in every precision and layout
+    assert rows['ours']['training']['gflop_per_clip'] > 2 * rows['ours']['inference'][
+        'gflop_per_clip']
+    assert rows['ours bf16']['inference']['gflop_per_clip'] == pytest.approx(
+        rows['ours']['inference']['gflop_per_clip'])
+    test = rows['ours']['test']
+    # every video's 3 clips go through the backbone as one batch
+    assert test['backbone_calls_per_batch'] == 1 and test['backbone_batch_sizes'] == [3]
+    assert test['clips_per_s'] == pytest.approx(3 * test['videos_per_s'])
+    assert rows['ours plain']['test'] is None
+    comparison = {entry['model']: entry for entry in report['comparison']}
+    assert comparison['ours']['reference'] == 'mmaction2 ResNet2Plus1d'
+    assert comparison['ours bf16']['inference_best_peer'] == 'mmaction2 ResNet2Plus1d bf16'
+    pipeline = report['pipeline']
+    assert pipeline['workers'] == 0 and pipeline['videos'] == 8
+    assert pipeline['train_clips_per_s'] > 0 and pipeline['test_clips_per_s'] > 0
+    assert pipeline['test_clips_per_video'] == 10  # the config's 10-clip test
+    # each test video is decoded by one call for all its 10 x 4 frames
+    decoding = pipeline['test_decoding']
+    assert decoding['decoder_calls_per_video'] == 1
+    assert decoding['frames_per_call'] == [40]
+    assert decoding['inputs_shape'] == [[10, 3, 4, 112, 112]]

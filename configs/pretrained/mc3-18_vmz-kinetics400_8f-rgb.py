@@ -1,9 +1,9 @@
-# VMZ's MC3-18 trained from scratch on Kinetics-400 (paper Table 2; VMZ model zoo
-# mc3_d18_l8.pkl). Convert with --source caffe2 --arch mc3_18.
-# mc3_d18_l16.pkl (16 frames) loads into this config too: only R2D's weights depend on
-# the clip length.
-_base_ = ['./_base_/recognizer.py']
+# VMZ's MC3-18, trained from scratch on Kinetics-400 (paper Table 2): VMZ's
+# mc3_d18_l8.pkl; convert with --source caffe2 --arch mc3_18.
+# mc3_d18_l16.pkl (16 frames) loads here too: only R2D's weights depend on the
+# clip length.
+_base_ = ['../_base_/models/mc3_r18.py', '../_base_/default_runtime.py']
 
 model = dict(
-    backbone=dict(type='MixedConvResNet', switch_group=3, depth=18, clip_len=8),
+    backbone=dict(clip_len=8),
     cls_head=dict(num_classes=400))

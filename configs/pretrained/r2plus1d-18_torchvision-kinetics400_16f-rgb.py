@@ -1,13 +1,10 @@
 # torchvision.models.video.r2plus1d_18 with R2Plus1D_18_Weights.KINETICS400_V1 (Kinetics-400,
-# trained on 16-frame 112x112 clips).
-# Convert: tools/convert_weights.py SRC DST --source torchvision.
+# trained on 16-frame 112x112 clips); convert with --source torchvision.
 # torchvision strides in time in every 3D / (2+1)D stage whatever the clip length
 # (clip_len=None) and keeps nn.BatchNorm3d's eps 1e-5.
 # Both convs of a block use the first conv's (2+1)D mid channels ('per_block').
-_base_ = ['./_base_/recognizer.py']
+_base_ = ['../_base_/models/r2plus1d_r18.py', '../_base_/default_runtime.py']
 
 model = dict(
-    backbone=dict(
-        type='ResNet2Plus1dHomog', depth=18, clip_len=None, mid_channels_rule='per_block',
-        norm_cfg=dict(eps=1e-5)),
+    backbone=dict(clip_len=None, mid_channels_rule='per_block', norm_cfg=dict(eps=1e-5)),
     cls_head=dict(num_classes=400))

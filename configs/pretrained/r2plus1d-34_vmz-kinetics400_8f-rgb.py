@@ -2,8 +2,8 @@
 # (IG-65M, fine-tuned on Kinetics-400).
 # Convert the ig65m-pytorch .pth with --source vmz-pt, or VMZ's Caffe2 .pkl with
 # --source caffe2 (both --arch r2plus1d_34).
-_base_ = ['./_base_/recognizer.py']
+_base_ = ['../_base_/models/r2plus1d_r34.py', '../_base_/default_runtime.py']
 
 model = dict(
-    backbone=dict(depth=34, clip_len=8),
+    backbone=dict(clip_len=8),
     cls_head=dict(num_classes=400))

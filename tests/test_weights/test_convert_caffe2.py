@@ -108,7 +108,7 @@ FAMILIES = [
     ('R2D', 'r2d_18', 16, 3, False, 'r2d-18_vmz-kinetics400_16f-rgb.py'),
     ('MC4', 'mc4_18', 8, 3, False, 'mc4-18_vmz-kinetics400_8f-rgb.py'),
     ('rMC3', 'rmc3_18', 8, 3, True, 'rmc3-18_vmz-kinetics400_8f-rgb.py'),
-    ('f-R2D', 'r2df_18', 8, 3, False, 'r2df-18_vmz-kinetics400_8f-rgb.py'),
+    ('f-R2D', 'r2df_18', 8, 3, False, 'fr2d-18_vmz-kinetics400_8f-rgb.py'),
     ('R(2+1)D', 'r2plus1d_18', 8, 2, False, None),  # a flow network: 2 input channels
 ]
 

@@ -34,9 +34,10 @@ EXPECTED = {
     'r2plus1d-34_vmz-kinetics400_32f-flow.py': (spec('r2plus1d_34', in_channels=2), 32),
     'r2d-18_vmz-kinetics400_8f-rgb.py': (spec('r2d_18', clip_len=8), 8),
     'r2d-18_vmz-kinetics400_16f-rgb.py': (spec('r2d_18', clip_len=16), 16),
+    'fr2d-18_vmz-kinetics400_8f-rgb.py': (spec('r2df_18'), 8),
     **{f'{model}-18_vmz-kinetics400_8f-rgb.py': (spec(f'{model}_18'), 8)
-       for model in ['r2plus1d', 'r3d', 'r2df', 'mc2', 'mc3', 'mc4', 'mc5', 'rmc2', 'rmc3',
-                     'rmc4', 'rmc5']},
+       for model in ['r2plus1d', 'r3d', 'mc2', 'mc3', 'mc4', 'mc5', 'rmc2', 'rmc3', 'rmc4',
+                     'rmc5']},
 }
 
 

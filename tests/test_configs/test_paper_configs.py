@@ -64,7 +64,7 @@ SINGLE_STREAM = [p for p in EXPERIMENTS if single_stream(p)]
 
 
 def _steps(pipeline, step_type):
-    return [step for step in pipeline if step.type == step_type]
+    return [step for step in pipeline if step['type'] == step_type]
 
 
 def _sampler(pipeline):
@@ -165,7 +165,10 @@ def test_experiment_is_consistent(rel_path):
     dataset = _dataset_name(cfg)
     assert _sampler(test).num_clips == (100 if dataset == 'sports1m' else 10)
     assert _sampler(test).test_mode and _sampler(val).num_clips == 1
-    assert _steps(test, 'CenterCrop')[0].crop_size == 112
+    if rel_path.endswith('-3crop-test.py'):  # the three-crop option
+        assert _steps(test, 'ThreeCrop')[0].crop_size == 128
+    else:
+        assert _steps(test, 'CenterCrop')[0].crop_size == 112
     assert cfg.train_dataloader.sampler == dict(type='FixedLengthEpochSampler',
                                                 num_samples=EPOCH_SIZE[dataset])
     assert cfg.val_evaluator.type == cfg.test_evaluator.type == 'ClipVideoAccuracy'
@@ -292,7 +295,10 @@ def test_pipelines_run_on_a_tiny_video(group, tiny_video):
             loader.dataset, ann_file=str(tiny_video / 'ann.txt'),
             data_prefix=dict(video=str(tiny_video)), pipeline=pipeline))
         sample = dataset[0]
-        assert sample['inputs'].shape == (clips, channels, frames, 112, 112), split
+        three_crops = _steps(pipeline, 'ThreeCrop')
+        views, size = (3 * clips, three_crops[0]['crop_size']) if three_crops else (clips, 112)
+        assert sample['inputs'].shape == (views, channels, frames, size, size), split
+        assert sample['data_samples'].metainfo.get('num_clips', clips) == clips
         assert sample['data_samples'].gt_label.item() == 0
         if channels == 2:  # float flow in pixels, not image levels
             assert sample['inputs'].dtype == torch.float32

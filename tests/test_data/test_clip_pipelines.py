@@ -1,7 +1,7 @@
 """Pipelines with other clips, as the configs derive them from their bases."""
 import pytest
 
-from r21d_plugin.data.clip_pipelines import with_clip_len, with_num_clips
+from r21d_plugin.data.clip_pipelines import with_clip_len, with_num_clips, with_three_crop
 from r21d_plugin.data.two_stream_pipeline import flow_pipeline
 
 RGB = [
@@ -45,3 +45,16 @@ def test_bad_values(bad):
         with_clip_len(RGB, bad)
     with pytest.raises(ValueError, match='num_clips'):
         with_num_clips(RGB, bad)
+
+
+def test_with_three_crop():
+    out = with_three_crop(RGB, 128)
+    assert out[3] == dict(type='ThreeCrop', crop_size=128)
+    assert out[5] == dict(type='PackActionInputs',
+                          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp',
+                                     'num_clips'))
+    assert out[:3] + out[4:5] == RGB[:3] + RGB[4:5]
+    again = with_three_crop(out[:3] + [RGB[3]] + out[4:], 128)
+    assert again[5] == out[5]  # num_clips is not added twice
+    with pytest.raises(ValueError, match='one CenterCrop'):
+        with_three_crop(out, 128)

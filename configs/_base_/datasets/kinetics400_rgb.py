@@ -44,8 +44,8 @@ test_pipeline = [
     dict(type='Resize', scale=(171, 128), keep_ratio=False),
     dict(type='CenterCrop', crop_size=112),
     dict(type='FormatShape', input_format='NCTHW'),
-    # 'num_clips' lets MultiClipRecognizer3D tell clips from crops: to test with three
-    # 128x128 crops per clip, replace CenterCrop by dict(type='ThreeCrop', crop_size=128).
+    # 'num_clips' lets MultiClipRecognizer3D tell clips from crops, for the three-crop
+    # option (r21d_plugin.data.clip_pipelines.with_three_crop; configs/kinetics/*-3crop-test.py).
     dict(type='PackActionInputs',
          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips')),
 ]

@@ -114,17 +114,20 @@ def _crash_reason(exitcode: Optional[int]) -> str:
     return f'the decoder process died (exit code {exitcode})'
 
 
-def map_isolated(function: Callable, arguments: Sequence, workers: int
+def map_isolated(function: Callable, arguments: Sequence, workers: int,
+                 start_method: Optional[str] = None
                  ) -> Iterator[Tuple[int, object, Optional[str]]]:
     """Yield ``(index, result, problem)`` for ``function(arguments[index])``, in any order.
 
     Each call runs in one of ``workers`` processes. An exception gives its one-line summary
     as ``problem``; a process that dies (a native crash) gives the crash as ``problem`` for
-    the argument it was on, and is replaced.
+    the argument it was on, and is replaced. ``start_method`` overrides the default
+    ('fork' where available, else 'spawn'), e.g. 'forkserver' for work that uses threads.
     """
     # fork starts a worker in milliseconds; spawn would re-import torch and MMAction2 in each.
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context('fork' if 'fork' in methods else 'spawn')
+    context = multiprocessing.get_context(
+        start_method or ('fork' if 'fork' in methods else 'spawn'))
     pending = list(reversed(range(len(arguments))))
     busy = {}  # connection -> (process, index)
 

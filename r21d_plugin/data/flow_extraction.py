@@ -16,17 +16,18 @@ folder and renamed into place only when complete, so a killed run never leaves a
 video that looks finished; a rerun skips finished videos and redoes the rest. Videos that
 fail are reported by name and do not stop the others.
 """
+import multiprocessing
 import os
 import os.path as osp
 import shutil
 from dataclasses import dataclass, field
-import multiprocessing
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import mmcv
 from tqdm import tqdm
 
+from .dataset_check import map_isolated
 from .flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
@@ -79,15 +80,12 @@ def read_annotation(ann_file: str) -> List[VideoEntry]:
 
 def find_videos(video_root: str) -> List[VideoEntry]:
     """Every video file under a folder, sorted, without labels."""
-    entries = []
-    for dirpath, dirnames, filenames in os.walk(video_root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if osp.splitext(name)[1].lower() in VIDEO_EXTENSIONS:
-                entries.append(VideoEntry(osp.relpath(osp.join(dirpath, name), video_root)))
-    if not entries:
+    paths = [osp.relpath(osp.join(dirpath, name), video_root)
+             for dirpath, _, filenames in os.walk(video_root) for name in filenames
+             if osp.splitext(name)[1].lower() in VIDEO_EXTENSIONS]
+    if not paths:
         raise ValueError(f'{video_root}: no video files ({", ".join(VIDEO_EXTENSIONS)})')
-    return entries
+    return [VideoEntry(path) for path in sorted(paths)]
 
 
 def _partial_dir(final_dir: str) -> str:
@@ -137,19 +135,61 @@ def write_video_flow(video_path: str, out_dir: str,
     return num_frames - 1
 
 
-def _extract_one(task: Tuple[str, str, Optional[Tuple[int, int]], str, float]) -> Tuple[str, int, Optional[str]]:
-    """Worker: extract one video into a partial folder, then rename it into place."""
-    video_path, final_dir, size, ext, bound = task
-    partial = _partial_dir(final_dir)
+@dataclass(frozen=True)
+class _Task:
+    """One video to extract, as sent to a worker process."""
+    video_path: str
+    final_dir: str
+    size: Optional[Tuple[int, int]]
+    ext: str
+    bound: float
+    opencv_threads: Optional[int]  # 1 in worker processes: the workers fill the cores
+
+
+def _extract_one(task: _Task) -> Tuple[int, Optional[str]]:
+    """Extract one video into its partial folder, then rename that into place.
+
+    Returns the number of flow frames and None, or 0 and the error.
+    """
+    if task.opencv_threads is not None:
+        cv2.setNumThreads(task.opencv_threads)
+    partial = _partial_dir(task.final_dir)
     try:
         shutil.rmtree(partial, ignore_errors=True)  # left behind by a killed run
         os.makedirs(partial)
-        num_flow_frames = write_video_flow(video_path, partial, size, ext, bound)
-        os.rename(partial, final_dir)
-        return final_dir, num_flow_frames, None
+        num_flow_frames = write_video_flow(task.video_path, partial, task.size, task.ext,
+                                           task.bound)
+        os.rename(partial, task.final_dir)
+        return num_flow_frames, None
     except Exception as error:  # reported by name; the other videos go on
         shutil.rmtree(partial, ignore_errors=True)
-        return final_dir, 0, f'{type(error).__name__}: {error}'
+        return 0, f'{type(error).__name__}: {error}'
+
+
+def _run(tasks: List[_Task], workers: int) -> Iterator[Tuple[_Task, int, Optional[str]]]:
+    """``(task, num_flow_frames, error)`` of every task, in the order they finish."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield (task, ) + _extract_one(task)
+        return
+    # Workers are forked from a fresh server process that imported this module once, not
+    # from this one (a fork after OpenCV started its threads can hang); a worker that
+    # crashes in a decoder fails its video only (map_isolated).
+    multiprocessing.get_context('forkserver').set_forkserver_preload([__name__])
+    for index, outcome, crash in map_isolated(_extract_one, tasks, workers,
+                                              start_method='forkserver'):
+        yield (tasks[index], ) + (outcome if crash is None else (0, crash))
+
+
+def _check_flow_dirs(entries: Sequence[VideoEntry], src: str) -> None:
+    """Two videos that differ only by extension would share a rawframes folder."""
+    video_of = {}
+    for entry in entries:
+        other = video_of.setdefault(entry.flow_dir, entry.rel_path)
+        if other != entry.rel_path:
+            raise ValueError(f'{src}: {other} and {entry.rel_path} would both write their '
+                             f'flow to {entry.flow_dir}/ (the rawframes layout drops the '
+                             f'extension); rename one')
 
 
 def annotation_path(src: str, out_root: str) -> str:
@@ -202,42 +242,33 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
     else:
         raise FileNotFoundError(f'{src}: neither a folder of videos nor an annotation file')
 
+    _check_flow_dirs(entries, src)
+
     report = ExtractionReport()
-    tasks = []
+    tasks, entry_of = [], {}
     for entry in entries:
         final_dir = osp.join(out_root, entry.flow_dir)
+        if final_dir in entry_of:
+            continue  # listed twice
+        entry_of[final_dir] = entry
         if osp.isdir(final_dir):
             report.skipped[entry.flow_dir] = _count_flow_frames(final_dir)
         else:
             os.makedirs(osp.dirname(final_dir) or '.', exist_ok=True)
-            tasks.append((osp.join(video_root, entry.rel_path), final_dir, size, ext, bound))
+            tasks.append(_Task(osp.join(video_root, entry.rel_path), final_dir, size, ext,
+                               bound, opencv_threads=1 if workers > 1 else None))
 
-    entry_of = {osp.join(out_root, entry.flow_dir): entry for entry in entries}
     with tqdm(total=len(tasks), desc='flow', unit='video', disable=not progress) as bar:
-        if workers > 1 and len(tasks) > 1:
-            # Not forked from this process (a fork after OpenCV or OpenMP started threads
-            # can hang): forked from a fresh server that imported this module once.
-            # One OpenCV thread per worker: the pool already fills the cores.
-            context = multiprocessing.get_context('forkserver')
-            context.set_forkserver_preload([__name__])
-            with context.Pool(min(workers, len(tasks)), initializer=cv2.setNumThreads,
-                              initargs=(1, )) as pool:
-                _collect(pool.imap_unordered(_extract_one, tasks), entry_of, report, bar)
-        else:
-            _collect(map(_extract_one, tasks), entry_of, report, bar)
+        for task, num_flow_frames, error in _run(tasks, workers):
+            entry = entry_of[task.final_dir]
+            if error is None:
+                report.extracted[entry.flow_dir] = num_flow_frames
+            else:
+                report.failed[entry.rel_path] = error
+                bar.set_postfix(failed=len(report.failed))
+            bar.update()
 
     report.annotation_file = annotation_path(src, out_root)
     write_annotation(report.annotation_file, entries, {**report.skipped, **report.extracted})
     return report
 
-
-def _collect(results, entry_of: Dict[str, VideoEntry], report: ExtractionReport,
-             bar: tqdm) -> None:
-    for final_dir, num_flow_frames, error in results:
-        entry = entry_of[final_dir]
-        if error is None:
-            report.extracted[entry.flow_dir] = num_flow_frames
-        else:
-            report.failed[entry.rel_path] = error
-            bar.set_postfix(failed=len(report.failed))
-        bar.update()

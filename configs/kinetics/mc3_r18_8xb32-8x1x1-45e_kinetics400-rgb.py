@@ -1,4 +1,5 @@
-# Table 2: MC3-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 50.7, video@1 62.9).
+# Table 2: MC3-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 50.7, video@1
+# 62.9).
 _base_ = [
     '../_base_/models/mc3_r18.py', '../_base_/datasets/kinetics400_rgb.py',
     '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'

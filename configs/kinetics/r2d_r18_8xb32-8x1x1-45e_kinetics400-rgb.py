@@ -1,4 +1,5 @@
-# Table 2: R2D-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 46.7, video@1 59.5).
+# Table 2: R2D-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 46.7, video@1
+# 59.5).
 _base_ = [
     '../_base_/models/r2d_r18.py', '../_base_/datasets/kinetics400_rgb.py',
     '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'

@@ -1,4 +1,5 @@
-# Table 2: rMC4-18 on Kinetics-400 from scratch, 16-frame clips (paper: clip@1 53.4, video@1 65.1).
+# Table 2: rMC4-18 on Kinetics-400 from scratch, 16-frame clips (paper: clip@1 53.4, video@1
+# 65.1).
 _base_ = [
     '../_base_/models/rmc4_r18.py', '../_base_/datasets/kinetics400_rgb_16x1x1.py',
     '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'

@@ -1,4 +1,5 @@
-# Table 2: rMC5-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 49.4, video@1 61.2).
+# Table 2: rMC5-18 on Kinetics-400 from scratch, 8-frame clips (paper: clip@1 49.4, video@1
+# 61.2).
 _base_ = [
     '../_base_/models/rmc5_r18.py', '../_base_/datasets/kinetics400_rgb.py',
     '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'

@@ -78,12 +78,13 @@ def _raise_if_errors(path: str, errors: List[str]) -> None:
     shown = errors[:MAX_REPORTED_ERRORS]
     more = len(errors) - len(shown)
     tail = f'\n... and {more} more' if more else ''
-    raise Sports1MFormatError(f'{len(errors)} malformed entr{"y" if len(errors) == 1 else "ies"} '
-                              f'in {path}:\n' + '\n'.join(shown) + tail)
+    entries = 'entry' if len(errors) == 1 else 'entries'
+    raise Sports1MFormatError(f'{len(errors)} malformed {entries} in {path}:\n'
+                              + '\n'.join(shown) + tail)
 
 
 def youtube_id(url_or_id: str) -> Optional[str]:
-    """The 11-character YouTube id of a watch URL, a youtu.be URL or a bare id; else None."""
+    """The 11-character YouTube id of a watch URL, a youtu.be URL or a bare id, or None."""
     if _YOUTUBE_ID.match(url_or_id):
         return url_or_id
     parsed = urlparse(url_or_id)

@@ -45,7 +45,7 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=112),
     dict(type='FormatShape', input_format='NCTHW'),
     # 'num_clips' lets MultiClipRecognizer3D tell clips from crops, for the three-crop
-    # option (r21d_plugin.data.clip_pipelines.with_three_crop; configs/kinetics/*-3crop-test.py).
+    # option (clip_pipelines.with_three_crop; configs/kinetics/*-3crop-test.py).
     dict(type='PackActionInputs',
          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips')),
 ]

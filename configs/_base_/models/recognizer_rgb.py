@@ -18,7 +18,7 @@ model = dict(
         dropout_ratio=0.0,  # VMZ trains without dropout (use_dropout=0)
         init_std=0.01,
         average_clips='prob'),
-    # RGB 0..255 normalisation of the released weights (torchvision's video constants x 255).
+    # RGB 0..255 normalisation of the released weights (torchvision's constants x 255).
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[110.201, 100.64, 95.9966],

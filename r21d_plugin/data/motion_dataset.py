@@ -46,6 +46,13 @@ CLASSES_FILE = 'classes.txt'
 META_FILE = 'meta.json'
 VIDEO_FOURCC = 'mp4v'
 
+# Ranges of the random draws (uniform), relative to the frame size where they are lengths.
+OBJECT_RADIUS = (0.2, 0.3)  # of the frame size
+TRANSLATION_SPEED = (0.02, 0.04)  # frame sizes per frame (paths stay inside the frame)
+ROTATION_SPEED = (5.0, 10.0)  # degrees per frame
+SMALLEST_SCALE = (0.5, 0.7)
+SCALE_GROWTH = (1.8, 2.5)  # largest / smallest scale over the video
+
 
 @dataclass(frozen=True)
 class MotionDatasetSize:
@@ -64,13 +71,13 @@ class MotionDatasetSize:
     fps: int = 16
 
 
-#: ``demo``: what ``tools/demo.py`` trains on (704 videos, about 10 s to write on 2 CPU cores);
-#: ``test``: tiny, for unit tests.
+#: ``demo``: what ``tools/demo.py`` trains on (1216 videos of 32 x 32 pixels, small enough
+#: for 2 CPU cores to train on in minutes); ``test``: tiny, for unit tests.
 MOTION_DATASET_SIZES: Dict[str, MotionDatasetSize] = {
     'demo': MotionDatasetSize(
-        frame_size=64, num_frames=32, videos_per_class=dict(train=64, val=8, test=16)),
+        frame_size=32, num_frames=32, videos_per_class=dict(train=128, val=8, test=16)),
     'test': MotionDatasetSize(
-        frame_size=32, num_frames=16, videos_per_class=dict(train=2, val=1, test=1)),
+        frame_size=32, num_frames=24, videos_per_class=dict(train=2, val=1, test=1)),
 }
 
 
@@ -150,8 +157,7 @@ def sample_motion_clip(rng: np.random.Generator, label: int, frame_size: int,
     bright_background = bool(rng.integers(2))
     background = _smooth_texture(rng, frame_size, int(rng.integers(3, 7)),
                                  _palette(rng, bright_background))
-    # The sprite canvas leaves room for the largest scale of the 'scale' pair (2.2x).
-    radius = frame_size * rng.uniform(0.14, 0.22)
+    radius = frame_size * rng.uniform(*OBJECT_RADIUS)
     sprite_size = int(np.ceil(2 * radius))
     sprite = _smooth_texture(rng, sprite_size, int(rng.integers(3, 6)),
                              _palette(rng, not bright_background))
@@ -164,16 +170,16 @@ def sample_motion_clip(rng: np.random.Generator, label: int, frame_size: int,
     centers = np.repeat(centre[None], num_frames, axis=0)
     if kind in ('horizontal', 'vertical'):
         axis = 0 if kind == 'horizontal' else 1
-        speed = frame_size * rng.uniform(0.012, 0.025)  # pixels per frame
+        speed = frame_size * rng.uniform(*TRANSLATION_SPEED)  # pixels per frame
         # The whole path stays inside the frame (the object may touch the border).
         path = min(speed * (num_frames - 1), frame_size - radius)
-        start = rng.uniform(radius / 2, frame_size - radius / 2 - path)
+        start = radius / 2 + rng.random() * max(frame_size - radius - path, 0.0)
         centers[:, axis] = start + path * steps / (num_frames - 1)
     elif kind == 'rotation':
-        angles = angles + rng.uniform(3.0, 7.0) * steps  # degrees per frame, clockwise
+        angles = angles + rng.uniform(*ROTATION_SPEED) * steps  # clockwise on screen
     else:
-        smallest = rng.uniform(0.55, 0.8)
-        growth = rng.uniform(1.5, 2.2)  # largest / smallest scale
+        smallest = rng.uniform(*SMALLEST_SCALE)
+        growth = rng.uniform(*SCALE_GROWTH)
         scales = smallest * growth**(steps / (num_frames - 1))
     return MotionClip(label=label, background=background, sprite=sprite,
                       sprite_mask=sprite_mask, centers=centers, angles=angles,
@@ -251,7 +257,10 @@ def dataset_meta(size: MotionDatasetSize, seed: int) -> dict:
     """What ``meta.json`` records: enough to tell whether a folder holds this dataset."""
     return dict(classes=list(MOTION_CLASSES), seed=seed, frame_size=size.frame_size,
                 num_frames=size.num_frames, videos_per_class=size.videos_per_class,
-                fps=size.fps, fourcc=VIDEO_FOURCC)
+                fps=size.fps, fourcc=VIDEO_FOURCC,
+                motion=dict(object_radius=OBJECT_RADIUS, translation_speed=TRANSLATION_SPEED,
+                            rotation_speed=ROTATION_SPEED, smallest_scale=SMALLEST_SCALE,
+                            scale_growth=SCALE_GROWTH))
 
 
 def generate_motion_dataset(out_dir: str,

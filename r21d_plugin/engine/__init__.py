@@ -1,2 +1,3 @@
 """Engine: launching (CPU distributed included), hooks and safe checkpoints."""
 from .checkpoint import AtomicCheckpointHook, EpochSeedHook  # noqa: F401
+from .progress import ProgressBarHook  # noqa: F401

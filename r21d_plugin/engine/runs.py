@@ -1,0 +1,128 @@
+"""Training and testing runs with MMAction2's command-line semantics.
+
+``tools/train.py`` and ``tools/test.py`` parse arguments and call ``make_train_config`` /
+``make_test_config``, then ``run_train`` / ``run_test``; ``tools/demo.py`` does the same.
+"""
+import os.path as osp
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from .launch import launched
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _load(config: str, cfg_options: Optional[dict], launcher: str,
+          work_dir: Optional[str]) -> Config:
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    # work_dir: the command line, else the config, else work_dirs/<config name>.
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    # torch's DataLoader rejects persistent_workers=True without workers, and MMAction2's
+    # configs set it unconditionally: `--cfg-options *_dataloader.num_workers=0` must work.
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 0) == 0:
+            loader.persistent_workers = False
+    return cfg
+
+
+def make_train_config(config: str,
+                 work_dir: Optional[str] = None,
+                 resume: Optional[str] = None,
+                 amp: bool = False,
+                 no_validate: bool = False,
+                 auto_scale_lr: bool = False,
+                 seed: Optional[int] = None,
+                 diff_rank_seed: bool = False,
+                 deterministic: bool = False,
+                 cfg_options: Optional[dict] = None,
+                 launcher: str = 'none') -> Config:
+    """The config of a training run, as MMAction2's ``tools/train.py`` builds it.
+
+    Args:
+        resume (str, optional): ``'auto'`` resumes from the latest checkpoint of the work
+            dir; a path resumes from that checkpoint (model, optimizer, schedulers, epoch
+            and iteration).
+        amp (bool): mixed precision (``AmpOptimWrapper``; needs a GPU).
+        Other arguments: as ``tools/train.py --help`` describes them.
+    """
+    cfg = _load(config, cfg_options, launcher, work_dir)
+    if no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp needs a GPU (mmengine\'s AmpOptimWrapper is CUDA-only); '
+                               'train without --amp on CPU')
+        wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp replaces OptimWrapper by AmpOptimWrapper; this config '
+                             f'uses {wrapper_type}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    if auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if cfg.get('randomness') is None:
+        cfg.randomness = dict(seed=seed, diff_rank_seed=diff_rank_seed,
+                              deterministic=deterministic)
+    return cfg
+
+
+def make_test_config(config: str,
+                checkpoint: str,
+                work_dir: Optional[str] = None,
+                dump: Optional[str] = None,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none') -> Config:
+    """The config of a test run, as MMAction2's ``tools/test.py`` builds it.
+
+    Args:
+        dump (str, optional): a ``.pkl`` file that receives every test sample's results,
+            per-clip scores included (``clip_scores``), for
+            ``tools/analysis/accuracy_vs_clips.py``.
+    """
+    cfg = _load(config, cfg_options, launcher, work_dir)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    cfg.load_from = checkpoint
+    if dump is not None:
+        if not dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must name a .pkl file, got {dump}')
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, Sequence) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=dump)]
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The runner of a prepared config (``runner_type`` honoured, as in MMAction2)."""
+    if 'runner_type' in cfg:
+        from mmaction.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def run_train(cfg: Config) -> Runner:
+    """Train under ``cfg.launcher`` (CPU distributed included); returns the runner."""
+    with launched(cfg):
+        runner = build_runner(cfg)
+        runner.train()
+    return runner
+
+
+def run_test(cfg: Config) -> dict:
+    """Test under ``cfg.launcher``; returns the metrics."""
+    with launched(cfg):
+        return build_runner(cfg).test()

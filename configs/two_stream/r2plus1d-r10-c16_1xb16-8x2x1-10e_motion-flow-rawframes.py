@@ -8,6 +8,7 @@
 _base_ = ['./r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py']
 
 flow_root = 'data/motion_flow'
+clip_len, frame_interval, crop_size = _base_.clip_len, _base_.frame_interval, _base_.crop_size
 flow_dataset = dict(
     _delete_=True,
     type='RawframeDataset',
@@ -17,25 +18,27 @@ flow_dataset = dict(
     start_index=1)
 
 train_pipeline = [
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
     dict(type='RawFrameDecode'),
-    dict(type='RandomCrop', size=56),
+    dict(type='RandomCrop', size=crop_size),
     dict(type='DequantizeFlow'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1, test_mode=True),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1,
+         test_mode=True),
     dict(type='RawFrameDecode'),
-    dict(type='CenterCrop', crop_size=56),
+    dict(type='CenterCrop', crop_size=crop_size),
     dict(type='DequantizeFlow'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
 test_pipeline = [
-    dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=10, test_mode=True),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=10,
+         test_mode=True),
     dict(type='RawFrameDecode'),
-    dict(type='CenterCrop', crop_size=56),
+    dict(type='CenterCrop', crop_size=crop_size),
     dict(type='DequantizeFlow'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs',

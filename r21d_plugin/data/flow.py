@@ -96,8 +96,8 @@ class FarnebackFlow(BaseTransform):
     L flow frames of shape (H, W, 2), float32 pixels (dx, dy), and ``clip_len`` becomes L,
     so ``FormatShape('NCTHW')`` gives (num_clips, 2, L, H, W).
 
-    Required keys: ``imgs`` (num_clips * (L+1) RGB frames, in clip order), ``num_clips``,
-    ``clip_len``. Modified: ``imgs``, ``clip_len``, ``modality`` ('Flow'). Added with
+    Required keys: ``imgs`` (RGB frames, clip after clip: num_clips * (L+1) of them, or
+    num_crops times that after ``ThreeCrop`` / ``TenCrop``), ``num_clips``, ``clip_len``. Modified: ``imgs``, ``clip_len``, ``modality`` ('Flow'). Added with
     ``keep_rgb``: ``flow_imgs``.
 
     Args:
@@ -112,11 +112,11 @@ class FarnebackFlow(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         frames = results['imgs']
         num_clips, clip_len = results['num_clips'], results['clip_len']
-        if clip_len < 2 or len(frames) != num_clips * clip_len:
+        if clip_len < 2 or len(frames) % (num_clips * clip_len):
             raise ValueError(
-                f'{_source_name(results)}: FarnebackFlow needs num_clips x (L+1) frames with '
-                f'L+1 >= 2 (the sampler\'s clip_len is L+1); got {len(frames)} frames for '
-                f'num_clips={num_clips}, clip_len={clip_len}')
+                f'{_source_name(results)}: FarnebackFlow needs (crops x) num_clips x (L+1) '
+                f'frames with L+1 >= 2 (the sampler\'s clip_len is L+1); got {len(frames)} '
+                f'frames for num_clips={num_clips}, clip_len={clip_len}')
         rgb, flow = [], []
         for start in range(0, len(frames), clip_len):
             clip = frames[start:start + clip_len]

@@ -91,6 +91,17 @@ def test_farneback_transform_keeps_rgb_of_the_same_frames():
                                   frames_to_flow(clips[1][1:3])[0])
 
 
+def test_farneback_transform_after_three_crop():
+    clip = translating_clip(3, 1, 0)
+    results = dict(imgs=[frame.copy() for frame in clip], num_clips=1, clip_len=3,
+                   modality='RGB', img_shape=(SIZE, SIZE))
+    results = TRANSFORMS.build(dict(type='ThreeCrop', crop_size=SIZE))(results)
+    results = TRANSFORMS.build(dict(type='FarnebackFlow'))(results)
+    assert len(results['imgs']) == 6 and results['imgs'][0].shape == (SIZE, SIZE, 2)
+    results = TRANSFORMS.build(dict(type='FormatShape', input_format='NCTHW'))(results)
+    assert results['imgs'].shape == (3, 2, 2, SIZE, SIZE)  # crops, (dx, dy), L, H, W
+
+
 def test_farneback_transform_names_the_video_on_bad_clips():
     transform = TRANSFORMS.build(dict(type='FarnebackFlow'))
     frames = translating_clip(5, 1, 0)

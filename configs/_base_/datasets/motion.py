@@ -33,7 +33,8 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
-# For ThreeCrop replace CenterCrop by dict(type='ThreeCrop', crop_size=crop_size): the
+# ThreeCrop instead of CenterCrop (three crops as large as the frames' short side, along
+# the long side; meant for frames resized to a non-square shape) works as it is: the
 # 'num_clips' meta key lets MultiClipRecognizer3D average each clip's crops.
 test_pipeline = [
     dict(type='DecordInit', **file_client_args),

@@ -1,0 +1,125 @@
+"""tools/train.py, test.py, dist_train.sh, dist_test.sh and accuracy_vs_clips.py end to end
+on the tiny motion dataset, on CPU processes (gloo)."""
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.fileio import load
+
+REPO = Path(__file__).resolve().parents[2]
+ITERS_PER_EPOCH = 4  # 16 training videos, batch 4
+
+
+def _run(*command, timeout=240):
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
+               PORT=str(_free_port()))
+    result = subprocess.run([str(c) for c in command], cwd=REPO, env=env, timeout=timeout,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _train(config, work_dir, *extra):
+    return _run(sys.executable, 'tools/train.py', config, '--work-dir', work_dir, *extra)
+
+
+def _test_metrics(log):
+    """The metrics of the 'Epoch(test)' summary line."""
+    line = [line for line in log.splitlines() if 'Epoch(test)' in line and 'acc/' in line][-1]
+    return dict(re.findall(r'(acc/\S+): ([0-9.]+)', line))
+
+
+def _load(path):
+    return torch.load(path, map_location='cpu', weights_only=True)  # torch's safe loading
+
+
+@pytest.fixture(scope='module')
+def config(tiny_demo_config):
+    return tiny_demo_config('R(2+1)D', max_epochs=2)
+
+
+@pytest.fixture(scope='module')
+def straight(config, tmp_path_factory):
+    """An uninterrupted 2-epoch run."""
+    work_dir = tmp_path_factory.mktemp('straight')
+    _train(config, work_dir)
+    return work_dir
+
+
+@pytest.fixture(scope='module')
+def odd_test_set(tiny_motion_dataset, tmp_path_factory):
+    """7 test videos: two processes get 4 each, one of them a repeat (sampler padding)."""
+    lines = (tiny_motion_dataset / 'test.txt').read_text().splitlines()[:7]
+    path = tmp_path_factory.mktemp('ann') / 'test7.txt'
+    path.write_text('\n'.join(lines) + '\n')
+    return path
+
+
+def test_train_saves_safely_loadable_checkpoints(straight):
+    checkpoint = _load(straight / 'epoch_2.pth')
+    assert checkpoint['meta']['epoch'] == 2
+    assert checkpoint['meta']['iter'] == 2 * ITERS_PER_EPOCH
+    assert 'optimizer' in checkpoint and 'param_schedulers' in checkpoint
+
+
+def test_resume_continues_at_the_right_epoch_with_optimizer_and_scheduler(config, straight,
+                                                                         tmp_path):
+    # A run interrupted after epoch 1 left straight/epoch_1.pth: resume from it.
+    log = _train(config, tmp_path, '--resume', straight / 'epoch_1.pth')
+    assert f'resumed epoch: 1, iter: {ITERS_PER_EPOCH}' in log
+    assert 'Epoch(train) [1]' not in log  # epoch 1 is not trained again
+    resumed, reference = _load(tmp_path / 'epoch_2.pth'), _load(straight / 'epoch_2.pth')
+    assert resumed['meta']['iter'] == reference['meta']['iter']
+    steps = [state['step'] for state in resumed['optimizer']['state'].values()]
+    assert steps and all(int(step) == 2 * ITERS_PER_EPOCH for step in steps)  # AdamW's count
+    assert resumed['param_schedulers'] == reference['param_schedulers']
+    assert resumed['optimizer']['param_groups'][0]['lr'] == \
+        reference['optimizer']['param_groups'][0]['lr']
+
+
+def test_two_process_test_equals_single_process_and_dump_curve(config, straight, odd_test_set,
+                                                               tmp_path):
+    checkpoint = straight / 'epoch_2.pth'
+    options = ['--cfg-options', f'test_dataloader.dataset.ann_file={odd_test_set}']
+    single = _run(sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
+                  tmp_path / 'one', '--dump', tmp_path / 'one.pkl', *options)
+    double = _run('bash', 'tools/dist_test.sh', config, checkpoint, 2, '--work-dir',
+                  tmp_path / 'two', '--dump', tmp_path / 'two.pkl', *options)
+    assert 'Distributed launcher: pytorch' in double
+    assert _test_metrics(single) == _test_metrics(double)
+    assert set(_test_metrics(single)) == {'acc/video@1', 'acc/video@5', 'acc/clip@1',
+                                          'acc/mean_class_accuracy'}
+    one, two = load(tmp_path / 'one.pkl'), load(tmp_path / 'two.pkl')
+    assert len(one) == len(two) == 7  # the padded repeat is not counted
+    for a, b in zip(one, two):
+        assert a['clip_scores'].shape == (10, 8)
+        np.testing.assert_allclose(a['clip_scores'], b['clip_scores'], rtol=1e-5, atol=1e-6)
+
+    plot = tmp_path / 'fig5b.png'
+    table = _run(sys.executable, 'tools/analysis/accuracy_vs_clips.py', tmp_path / 'one.pkl',
+                 '--names', 'tiny', '--out', plot)
+    rows = [line for line in table.splitlines() if re.match(r'\| \d+ \|', line)]
+    assert len(rows) == 10 and plot.read_bytes()[:4] == b'\x89PNG'
+    video_at_1 = float(_test_metrics(single)['acc/video@1'])
+    assert float(rows[-1].split('|')[2]) == pytest.approx(100 * video_at_1, abs=0.06)
+
+
+def test_dist_train_runs_two_cpu_processes(config, tmp_path):
+    log = _run('bash', 'tools/dist_train.sh', config, 2, '--work-dir', tmp_path,
+               '--cfg-options', 'train_cfg.max_epochs=1')
+    assert 'Distributed training: True' in log
+    checkpoint = _load(tmp_path / 'epoch_1.pth')
+    # 16 videos over 2 processes of batch 4: 2 iterations per epoch.
+    assert checkpoint['meta']['iter'] == 2

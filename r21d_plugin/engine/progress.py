@@ -1,6 +1,7 @@
 """A tqdm progress bar for training and testing, for runs that silence mmengine's log."""
 from typing import Dict, Optional
 
+import torch
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from tqdm import tqdm
@@ -44,7 +45,7 @@ class ProgressBarHook(Hook):
             return
         postfix = dict(epoch=f'{runner.epoch + 1}/{runner.max_epochs}')
         if outputs and 'loss' in outputs:
-            postfix['loss'] = f'{float(outputs["loss"]):.3f}'
+            postfix['loss'] = f'{float(torch.as_tensor(outputs["loss"]).detach()):.3f}'
         self._bar.set_postfix(postfix, refresh=False)
         self._bar.update(1)
 

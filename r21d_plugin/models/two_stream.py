@@ -7,7 +7,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader, load_checkpoint
 
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
@@ -185,7 +185,7 @@ def merge_stream_checkpoints(rgb_checkpoint: str, flow_checkpoint: str,
     """
     state_dict, taken = OrderedDict(), {}
     for name, path in zip(STREAMS, (rgb_checkpoint, flow_checkpoint)):
-        checkpoint = _load_checkpoint(path, map_location='cpu')
+        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
         stream_state = checkpoint.get('state_dict', checkpoint)
         taken[name] = list(stream_state)
         state_dict.update((f'{name}.{key}', value) for key, value in stream_state.items())

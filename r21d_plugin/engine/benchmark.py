@@ -8,15 +8,20 @@ One run measures, on one device and one input size, for each compared model:
   ``/proc/self/clear_refs``; ``ru_maxrss`` where that is not allowed), on CUDA
   ``torch.cuda.max_memory_allocated`` above the memory held before;
 * achieved GFLOP/s, from the FLOPs that ``torch.utils.flop_counter`` counts during a warm-up
-  call, and its fraction of the machine's peak, measured in the same run as the best of a
-  large matmul and a large 3x3x3 convolution in the same precision;
+  call, and its fraction of the machine's peak, measured in the same run (at its start and
+  its end, the better kept) as the best of a large matmul and a large 3x3x3 convolution in
+  the same precision;
 * for MMAction2 backbones (ours and MMAction2's own), the 10-clip test throughput through the
   project's recognizer (``configs/_base_/models/recognizer_rgb.py``): every video's clips go
   through the backbone as one batch.
 
-and, for the data pipeline of the project's Kinetics config on generated videos: training
+and, for the data pipeline of the project's Kinetics config on generated videos, training
 clips/s and 10-clip test clips/s at the config's worker count, and how many decoder calls
 each test video costs.
+
+Each network's models are timed round-robin (see ``interleaved_timings``), so that the
+ratios between them survive a machine shared with other work; process CPU seconds are kept
+beside wall seconds.
 
 The peers are built to the same architecture as the network under test, from its own
 modules (conv kinds, temporal strides, depth): MMAction2's ``ResNet3d`` (2D and 3D convs)
@@ -35,7 +40,7 @@ import resource
 import tempfile
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,7 +51,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mmaction.registry import MODELS
 from ..models import PAPER_NAMES, STAGE_BLOCKS, SpatioTemporalResNet, paper_backbone
-from ..models.resnet import COMPUTE_DTYPES
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The project's recognizer (head and normalisation) for the 10-clip test measurement.
@@ -485,28 +489,42 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(step: Callable[[], None], device: torch.device, warmup: int, iters: int,
-           count_flops: bool = True) -> Dict[str, object]:
-    """Warm-up calls (the first under a FLOP counter), then timed calls with peak memory."""
-    counter = FlopCounterMode(display=False)
-    start = time.perf_counter()
-    with counter if count_flops else nullcontext():
-        step()
-    _sync(device)
-    first_call_s = time.perf_counter() - start
-    for _ in range(warmup - 1):
-        step()
-    memory = PeakMemory(device)
-    memory.start()
-    seconds = []
-    for _ in range(iters):
-        _sync(device)
+def interleaved_timings(steps: Sequence[Callable[[], None]], count_flops: Sequence[bool],
+                        device: torch.device, warmup: int,
+                        iters: int) -> List[Dict[str, object]]:
+    """Time several steps round-robin: ``iters`` rounds, each step once per round.
+
+    On a machine shared with other work, load changes then hit every step alike, so their
+    ratios hold even when absolute figures drift. Each step is first warmed up ``warmup``
+    times, its first call under a FLOP counter where ``count_flops`` says so. Returns, per
+    step, the wall and process CPU seconds of each timed call, the first call's seconds
+    (compile time, cudnn autotuning), the FLOPs of one call (None if not counted) and the
+    peak memory of the timed calls.
+    """
+    timings = []
+    for step, count in zip(steps, count_flops):
+        counter = FlopCounterMode(display=False)
         start = time.perf_counter()
-        step()
+        with counter if count else nullcontext():
+            step()
         _sync(device)
-        seconds.append(time.perf_counter() - start)
-    return dict(seconds=seconds, first_call_s=first_call_s, flops=counter.get_total_flops(),
-                peak_mib=memory.peak_mib())
+        first_call_s = time.perf_counter() - start
+        for _ in range(warmup - 1):
+            step()
+        timings.append(dict(seconds=[], cpu_seconds=[], first_call_s=first_call_s,
+                            flops=counter.get_total_flops() if count else None,
+                            peak_mib=0.0))
+    memory = PeakMemory(device)
+    for _ in range(iters):
+        for step, timing in zip(steps, timings):
+            memory.start()
+            start, cpu_start = time.perf_counter(), time.process_time()
+            step()
+            _sync(device)
+            timing['seconds'].append(time.perf_counter() - start)
+            timing['cpu_seconds'].append(time.process_time() - cpu_start)
+            timing['peak_mib'] = max(timing['peak_mib'], memory.peak_mib())
+    return timings
 
 
 def _median(values: Sequence[float]) -> float:
@@ -518,37 +536,29 @@ def _median(values: Sequence[float]) -> float:
 
 def _summarise(timing: Dict[str, object], clips: int, peak_gflops: float) -> Dict[str, object]:
     step_s = _median(timing['seconds'])
-    gflops = timing['flops'] / step_s / 1e9 if timing['flops'] else None
+    gflops = timing['flops'] / step_s / 1e9
     return dict(
         clips_per_s=clips / step_s, step_s=step_s, seconds=timing['seconds'],
+        cpu_seconds=timing['cpu_seconds'],
+        clips_per_cpu_s=clips / _median(timing['cpu_seconds']),
         first_call_s=timing['first_call_s'], gflop_per_clip=timing['flops'] / clips / 1e9,
-        gflops=gflops, fraction_of_peak=gflops / peak_gflops if gflops else None,
-        peak_mib=timing['peak_mib'])
+        gflops=gflops, fraction_of_peak=gflops / peak_gflops, peak_mib=timing['peak_mib'])
 
 
-def measure_inference(model: nn.Module, clips: torch.Tensor, settings: BenchmarkSettings,
-                      peak_gflops: float, counted_flops: Optional[float] = None) -> dict:
-    """Clips/s of eval-mode forward passes without gradients.
-
-    ``counted_flops`` (FLOPs of one call) skips the counter, e.g. for compiled models.
-    """
+def inference_step(model: nn.Module, clips: torch.Tensor) -> Callable[[], None]:
+    """One eval-mode forward pass without gradients."""
     model.eval()
 
     def step():
         with torch.no_grad():
             model(clips)
 
-    timing = _timed(step, clips.device, settings.warmup, settings.iters,
-                    count_flops=counted_flops is None)
-    if counted_flops is not None:
-        timing['flops'] = counted_flops
-    return _summarise(timing, clips.shape[0], peak_gflops)
+    return step
 
 
-def measure_training(model: nn.Module, clips: torch.Tensor, labels: torch.Tensor,
-                     settings: BenchmarkSettings, peak_gflops: float,
-                     counted_flops: Optional[float] = None) -> dict:
-    """Clips/s of training steps: forward, cross-entropy, backward, SGD step."""
+def training_step(model: nn.Module, clips: torch.Tensor,
+                  labels: torch.Tensor) -> Callable[[], None]:
+    """One training step: forward, cross-entropy, backward, SGD step."""
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9,
                                 weight_decay=1e-4)
@@ -558,25 +568,14 @@ def measure_training(model: nn.Module, clips: torch.Tensor, labels: torch.Tensor
         F.cross_entropy(model(clips), labels).backward()
         optimizer.step()
 
-    timing = _timed(step, clips.device, settings.warmup, settings.iters,
-                    count_flops=counted_flops is None)
-    if counted_flops is not None:
-        timing['flops'] = counted_flops
-    return _summarise(timing, clips.shape[0], peak_gflops)
+    return step
 
 
-def measure_multi_clip_test(row: Candidate, settings: BenchmarkSettings,
-                            device: torch.device) -> Optional[dict]:
-    """Videos/s and clips/s of the recognizer's ``test_step`` on ``test_clips``-clip videos.
-
-    Also records how many backbone calls a batch costs and their batch sizes, which shows
-    that each video's clips run as one batch.
-    """
-    if not row.measure_test or settings.test_clips < 1:
-        return None
+def build_test_recognizer(row: Candidate, settings: BenchmarkSettings,
+                          device: torch.device) -> Tuple[nn.Module, List[int]]:
+    """The project's recognizer with the row's backbone, and a list that records the batch
+    size of every backbone call."""
     from mmengine.config import Config
-
-    from mmaction.structures import ActionDataSample
 
     recognizer_cfg = Config.fromfile(RECOGNIZER_CONFIG).model
     recognizer_cfg.backbone = row.backbone_cfg
@@ -593,6 +592,14 @@ def measure_multi_clip_test(row: Candidate, settings: BenchmarkSettings,
     calls: List[int] = []
     recognizer.backbone.register_forward_hook(
         lambda _module, args, _out: calls.append(args[0].shape[0]))
+    return recognizer, calls
+
+
+def multi_clip_test_step(recognizer: nn.Module, row: Candidate, settings: BenchmarkSettings,
+                         device: torch.device) -> Callable[[], None]:
+    """One ``test_step`` on ``test_videos`` uint8 videos of ``test_clips`` clips each."""
+    from mmaction.structures import ActionDataSample
+
     size = settings.crop_size
     videos = [torch.randint(0, 256, (settings.test_clips, 3, settings.clip_len, size, size),
                             dtype=torch.uint8) for _ in range(settings.test_videos)]
@@ -602,13 +609,7 @@ def measure_multi_clip_test(row: Candidate, settings: BenchmarkSettings,
         with autocast_context(device.type, row.autocast_dtype):
             recognizer.test_step(dict(inputs=videos, data_samples=samples))
 
-    timing = _timed(step, device, settings.warmup, settings.iters)
-    step_s = _median(timing['seconds'])
-    return dict(videos_per_s=settings.test_videos / step_s,
-                clips_per_s=settings.test_videos * settings.test_clips / step_s,
-                step_s=step_s, seconds=timing['seconds'], peak_mib=timing['peak_mib'],
-                backbone_calls_per_batch=len(calls) // (settings.warmup + settings.iters),
-                backbone_batch_sizes=sorted(set(calls)))
+    return step
 
 
 def measure_peak(device: torch.device, dtype: torch.dtype, repeats: int = 3) -> dict:
@@ -642,41 +643,68 @@ def measure_peak(device: torch.device, dtype: torch.dtype, repeats: int = 3) -> 
     return dict(matmul_gflops=matmul, conv3d_gflops=conv, peak_gflops=max(matmul, conv))
 
 
-def measure_row(row: Candidate, settings: BenchmarkSettings, device: torch.device,
-                peaks: Dict[str, dict],
-                flop_counts: Dict[Tuple[str, str], Tuple[float, float]]) -> dict:
-    """Inference, training step and (MMAction2 backbones) 10-clip test of one row."""
-    torch.manual_seed(0)
-    model = _prepare(row, device)
-    params = sum(p.numel() for p in model.parameters())
+def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
+                    device: torch.device, peaks: Dict[str, dict]) -> List[dict]:
+    """Inference, training step and 10-clip test of one network's rows, each interleaved."""
     size = settings.crop_size
+    torch.manual_seed(0)
     clips = torch.randn(settings.batch_size, 3, settings.clip_len, size, size,
                         device=device)
     labels = torch.randint(0, settings.num_classes, (settings.batch_size, ), device=device)
-    peak = peaks[row.precision]['peak_gflops']
-    result = dict(network=row.network, model=row.label, family=row.family,
-                  precision=row.precision, layout=row.layout, note=row.note,
-                  params_m=params / 1e6)
-    counted = flop_counts.get((row.network, row.label.replace(' compiled', '')))
-    if row.compile:
-        # Counted on the same model uncompiled (the counter cannot see into compiled code).
-        model = torch.compile(model)
-    result['inference'] = measure_inference(model, clips, settings, peak,
-                                            counted[0] if row.compile and counted else None)
-    result['training'] = measure_training(model, clips, labels, settings, peak,
-                                          counted[1] if row.compile and counted else None)
-    if row.compile:
-        result['compile_s'] = (result['inference']['first_call_s']
-                               + result['training']['first_call_s'])
-    flop_counts[(row.network, row.label)] = (
-        result['inference']['gflop_per_clip'] * settings.batch_size * 1e9,
-        result['training']['gflop_per_clip'] * settings.batch_size * 1e9)
-    del model, clips, labels
-    result['test'] = None if row.compile else measure_multi_clip_test(row, settings, device)
+    models = []
+    results = []
+    for row in rows:
+        torch.manual_seed(0)
+        model = _prepare(row, device)
+        results.append(dict(
+            network=row.network, model=row.label, family=row.family,
+            precision=row.precision, layout=row.layout, note=row.note,
+            params_m=sum(p.numel() for p in model.parameters()) / 1e6))
+        # The FLOP counter cannot look into compiled code: compiled rows take their twin's.
+        models.append(torch.compile(model) if row.compile else model)
+    count = [not row.compile for row in rows]
+    for mode, make_step in (('inference', lambda m: inference_step(m, clips)),
+                            ('training', lambda m: training_step(m, clips, labels))):
+        timings = interleaved_timings([make_step(model) for model in models], count,
+                                      device, settings.warmup, settings.iters)
+        by_label = {row.label: timing for row, timing in zip(rows, timings)}
+        for row, timing, result in zip(rows, timings, results):
+            if row.compile:
+                timing['flops'] = by_label[row.label.replace(' compiled', '')]['flops']
+            result[mode] = _summarise(timing, settings.batch_size,
+                                      peaks[row.precision]['peak_gflops'])
+    for row, result in zip(rows, results):
+        if row.compile:
+            result['compile_s'] = (result['inference']['first_call_s']
+                                   + result['training']['first_call_s'])
+    del models
+    gc.collect()
+    tested = [index for index, row in enumerate(rows)
+              if row.measure_test and settings.test_clips > 0]
+    for index in range(len(rows)):
+        results[index]['test'] = None
+    if tested:
+        recognizers = [build_test_recognizer(rows[index], settings, device)
+                       for index in tested]
+        steps = [multi_clip_test_step(recognizer, rows[index], settings, device)
+                 for index, (recognizer, _calls) in zip(tested, recognizers)]
+        timings = interleaved_timings(steps, [False] * len(steps), device, settings.warmup,
+                                      settings.iters)
+        calls_per_video_batch = settings.warmup + settings.iters
+        for index, (_recognizer, calls), timing in zip(tested, recognizers, timings):
+            step_s = _median(timing['seconds'])
+            results[index]['test'] = dict(
+                videos_per_s=settings.test_videos / step_s,
+                clips_per_s=settings.test_videos * settings.test_clips / step_s,
+                step_s=step_s, seconds=timing['seconds'],
+                cpu_seconds=timing['cpu_seconds'], peak_mib=timing['peak_mib'],
+                backbone_calls_per_batch=len(calls) // calls_per_video_batch,
+                backbone_batch_sizes=sorted(set(calls)))
+        del recognizers, steps
     gc.collect()
     if device.type == 'cuda':
         torch.cuda.empty_cache()
-    return result
+    return results
 
 
 # ----------------------------------------------------------------------- data pipeline
@@ -882,7 +910,7 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
                   ) -> Dict[str, object]:
     """Measure every row of every network, the machine's peak, and the data pipeline.
 
-    ``on_update`` receives the result so far after each measured row (``complete`` False)
+    ``on_update`` receives the result so far after each network (``complete`` False)
     and at the end, e.g. to save it: a run cut short still leaves what it measured.
     """
     from mmengine.registry import init_default_scope
@@ -901,15 +929,23 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
         precisions[PRECISION_NAMES[AMP_DTYPES[amp]]] = AMP_DTYPES[amp]
     peaks = {name: measure_peak(device, dtype) for name, dtype in precisions.items()}
     result['peak'] = peaks
-    rows_to_run = [row for network in settings.networks
-                   for row in candidates_for(settings, network)]
     rows: List[dict] = []
     result.update(rows=rows, comparison=[])
-    flop_counts: Dict[Tuple[str, str], Tuple[float, float]] = {}
-    for row in tqdm(rows_to_run, desc='models', unit='model', disable=not progress):
-        rows.append(measure_row(row, settings, device, peaks, flop_counts))
+    for network in tqdm(settings.networks, desc='networks', unit='network',
+                        disable=not progress or len(settings.networks) < 2):
+        rows.extend(measure_network(candidates_for(settings, network), settings, device,
+                                    peaks))
         if on_update is not None:
             on_update(result)
+    if rows:  # the peak again, under the load of the end of the run; the better counts
+        for name, dtype in precisions.items():
+            again = measure_peak(device, dtype)
+            if again['peak_gflops'] > peaks[name]['peak_gflops']:
+                peaks[name] = again
+        for row in rows:
+            for mode in ('inference', 'training'):
+                row[mode]['fraction_of_peak'] = (row[mode]['gflops']
+                                                 / peaks[row['precision']]['peak_gflops'])
     result['comparison'] = compare(rows)
     if settings.pipeline:
         result['pipeline'] = measure_pipeline(settings)

@@ -69,9 +69,12 @@ def has_forward_hooks(module: nn.Module) -> bool:
 class FoldableConv3d(nn.Conv3d):
     """An ``nn.Conv3d`` that can absorb the eval-mode BatchNorm after it.
 
-    Folding skips the calls of the conv and the norm modules, so it steps aside whenever a
-    forward hook observes either (feature extractors, hook-based FLOP counters see the plain
-    path). ``fold_norm`` (default True) turns it off, e.g. to compare with the plain path.
+    Folding scales the weight instead of the output: it pays where the output is the larger
+    tensor (early layers, large inputs), so it is used only there; elsewhere the norm runs as
+    usual. It steps aside whenever a forward hook observes the conv or the norm (feature
+    extractors, hook-based FLOP counters see the plain path). Nothing is cached, so weights
+    changed in any way (optimizers, loaders, EMA updates through ``.data``) are always seen.
+    ``fold_norm`` (default True) turns folding off, e.g. to compare with the plain path.
     """
 
     fold_norm = True
@@ -79,9 +82,15 @@ class FoldableConv3d(nn.Conv3d):
     def forward_with_norm(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
         """``norm(self(x))``; one conv with folded weights when the norm allows it."""
         if (self.fold_norm and is_foldable_norm(norm) and not has_forward_hooks(self)
-                and not has_forward_hooks(norm)):
+                and not has_forward_hooks(norm)
+                and self.weight.numel() < self._output_numel(x)):
             return self._conv_forward(x, *fold_batch_norm(self.weight, self.bias, norm))
         return norm(self(x))
+
+    def _output_numel(self, x: torch.Tensor) -> int:
+        """About how many values the conv outputs (its padding keeps sizes over strides)."""
+        strides = self.stride[0] * self.stride[1] * self.stride[2]
+        return x.numel() // x.shape[1] * self.out_channels // strides
 
 
 class FullConv3d(FoldableConv3d):

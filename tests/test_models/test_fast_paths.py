@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
-from r21d_plugin.models import CONV_KINDS
+from r21d_plugin.models import CONV_KINDS, convs
 from r21d_plugin.models.convs import fold_batch_norm
 from r21d_plugin.models.resnet import ConvNormAct
 
@@ -45,6 +45,19 @@ def twin_backbones(name: str, **kwargs):
     return plain, fast
 
 
+@pytest.fixture
+def fold_calls(monkeypatch):
+    """How many times a BatchNorm was folded into a conv (the fast path really ran)."""
+    calls = []
+
+    def counting(*args):
+        calls.append(1)
+        return fold_batch_norm(*args)
+
+    monkeypatch.setattr(convs, 'fold_batch_norm', counting)
+    return calls
+
+
 def conv_norm(kind: str, fold: bool) -> ConvNormAct:
     temporal_kernel = 4 if kind == 'r2d' else 3
     conv = CONV_KINDS[kind](6, 8, 3, temporal_kernel, 2, 2 if kind != 'r2d' else 1)
@@ -56,7 +69,7 @@ def conv_norm(kind: str, fold: bool) -> ConvNormAct:
 
 @pytest.mark.parametrize('training', [False, True])
 @pytest.mark.parametrize('kind', sorted(CONV_KINDS))
-def test_each_conv_kind_fast_path_equals_plain_path(kind, training):
+def test_each_conv_kind_fast_path_equals_plain_path(kind, training, fold_calls):
     torch.manual_seed(0)
     plain = conv_norm(kind, fold=False)
     randomise_norms(plain)
@@ -64,10 +77,12 @@ def test_each_conv_kind_fast_path_equals_plain_path(kind, training):
     fast.load_state_dict(plain.state_dict())
     plain.train(training)
     fast.train(training)
-    x = torch.randn(2, 6, 4, 10, 10)
+    # Large enough a frame that folding pays (the output outnumbers the weight).
+    x = torch.randn(2, 6, 4, 20, 20)
     x_plain = x.clone().requires_grad_()
     x_fast = x.clone().contiguous(memory_format=torch.channels_last_3d).requires_grad_()
     out_plain, out_fast = plain(x_plain), fast(x_fast)
+    assert len(fold_calls) == (0 if training else 2 if kind == '2plus1d' else 1)
     assert_close(out_fast, out_plain)
     grad = torch.randn_like(out_plain)
     out_plain.backward(grad)
@@ -94,28 +109,37 @@ def test_fold_batch_norm_is_conv_then_norm():
         assert_close(conv._conv_forward(x, weight, bias), norm(conv(x)), tol=1e-5)
 
 
-def test_folding_steps_aside_for_forward_hooks():
+def test_folding_steps_aside_for_forward_hooks(fold_calls):
     torch.manual_seed(0)
     block = conv_norm('3d', fold=True).eval()
     randomise_norms(block)
-    x = torch.randn(1, 6, 4, 8, 8)
+    x = torch.randn(1, 6, 4, 24, 24)
     folded = block(x)
+    assert len(fold_calls) == 1
     seen = []
     handle = block.conv.register_forward_hook(lambda module, args, out: seen.append(out))
     hooked = block(x)
     handle.remove()
     assert len(seen) == 1  # the conv ran as a module, so its hook saw the un-normed output
+    assert len(fold_calls) == 1
     assert_close(hooked, folded)
 
 
+def test_folding_only_where_the_output_outnumbers_the_weight(fold_calls):
+    block = conv_norm('3d', fold=True).eval()
+    block(torch.randn(1, 6, 4, 8, 8))  # 256 outputs, 1296 weights: the norm runs
+    assert not fold_calls
+
+
 @pytest.mark.parametrize('name', PAPER_NAMES)
-def test_every_network_fast_path_equals_plain_path(name):
+def test_every_network_fast_path_equals_plain_path(name, fold_calls):
     plain, fast = twin_backbones(name)
     # 32 x 32: conv5's training-mode BatchNorm statistics need more than a handful of
     # values to be well conditioned (at 16 x 16 the plain path alone is 1e-4 off float64).
     x = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
         out_plain, out_fast = plain.eval()(x), fast.eval()(x)
+    assert fold_calls  # the early, large layers fold
     assert out_fast.is_contiguous()
     assert_close(out_fast, out_plain)
     out_plain, out_fast = plain.train()(x), fast.train()(x)
@@ -128,11 +152,12 @@ def test_every_network_fast_path_equals_plain_path(name):
         assert_close(fast_params[param_name].grad, param.grad)
 
 
-def test_frozen_norm_fine_tuning_gradients_equal():
+def test_frozen_norm_fine_tuning_gradients_equal(fold_calls):
     # norm_eval keeps BatchNorms in eval mode while training: folded, and differentiable.
     plain, fast = twin_backbones('R(2+1)D', norm_eval=True)
     x = torch.randn(2, 3, 4, 32, 32)
     out_plain, out_fast = plain.train()(x), fast.train()(x)
+    assert fold_calls
     assert_close(out_fast, out_plain)
     out_plain.sum().backward()
     out_fast.sum().backward()
@@ -172,3 +197,4 @@ def test_bfloat16_compute_dtype():
 def test_bad_switch_values_are_refused(switch, value):
     with pytest.raises(ValueError, match=switch):
         MODELS.build(paper_backbone('R3D', **TINY, **{switch: value}))
+

@@ -372,7 +372,9 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
     else:
         torchvision_found = True
     if torchvision_found and 'torchvision' in settings.peers:
-        video_peer = torchvision_video_peer(arch, num_classes)
+        with torch.device('meta'):
+            video_peer = torchvision_video_peer(arch, num_classes)
+            frames_peer = torchvision_frames_peer(arch, num_classes)
         if video_peer is not None:
             name = {('3d', ) * 5: 'r3d_18', ('2plus1d', ) * 5: 'r2plus1d_18',
                     ('3d', '3d', '2d', '2d', '2d'): 'mc3_18'}.get(arch.group_convs)
@@ -387,7 +389,6 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
                 rows.append(ours('ours tv-mids', "mid_channels_rule='per_block' "
                                  "(torchvision's architecture exactly)",
                                  mid_channels_rule='per_block'))
-        frames_peer = torchvision_frames_peer(arch, num_classes)
         if frames_peer is not None:
             peers.append(Candidate(
                 network, f'torchvision resnet{arch.depth} 2D', 'torchvision',
@@ -395,13 +396,15 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
                 note='on frames' if arch.group_convs[0] == '2d'
                 else 'frames stacked as channels'))
     for peer in peers:
-        rows.append(peer)
+        layouts = [peer]
         if settings.channels_last:
-            rows.append(_variant(peer, ' channels_last', layout='channels_last_3d',
-                                 memory_format=torch.channels_last_3d))
+            layouts.append(_variant(peer, ' channels_last', layout='channels_last_3d',
+                                    memory_format=torch.channels_last_3d))
+        rows.extend(layouts)
         for amp in settings.amp:
-            rows.append(_variant(peer, f' {amp}', autocast_dtype=AMP_DTYPES[amp],
-                                 precision=PRECISION_NAMES[AMP_DTYPES[amp]]))
+            rows.extend(_variant(row, f' {amp}', autocast_dtype=AMP_DTYPES[amp],
+                                 precision=PRECISION_NAMES[AMP_DTYPES[amp]])
+                        for row in layouts)
     return rows
 
 

@@ -324,6 +324,9 @@ def ensure_motion_dataset(out_dir: str, size: str = 'demo', seed: int = 0,
                           progress: bool = True, **overrides) -> bool:
     """Generate the dataset unless ``out_dir`` already holds exactly it.
 
+    A folder holding anything but this generator's files is left alone (an error): it may
+    be someone's own data.
+
     Returns:
         bool: True if it was (re)generated.
     """
@@ -331,6 +334,12 @@ def ensure_motion_dataset(out_dir: str, size: str = 'demo', seed: int = 0,
                          overrides.get('videos_per_class'))
     if read_dataset_meta(out_dir) == json.loads(json.dumps(dataset_meta(spec, seed))):
         return False
+    ours = set(SPLITS) | {ANNOTATION_FILE.format(split=s) for s in SPLITS} | {
+        CLASSES_FILE, META_FILE}
+    foreign = sorted(set(os.listdir(out_dir)) - ours) if osp.isdir(out_dir) else []
+    if foreign:
+        raise FileExistsError(f'{out_dir} holds files that the motion dataset generator did '
+                              f'not write ({foreign[:3]}...); choose another folder')
     generate_motion_dataset(out_dir, size=size, seed=seed, progress=progress, **overrides)
     return True
 

@@ -141,6 +141,9 @@ def test_ensure_generates_only_when_missing_or_different(tmp_path):
                                      progress=False)
     assert ensure_motion_dataset(str(tmp_path), size='test', seed=1,
                                  videos_per_class=counts, progress=False)
+    (tmp_path / 'mine.mp4').write_bytes(b'')
+    with pytest.raises(FileExistsError, match='did not write'):
+        ensure_motion_dataset(str(tmp_path), size='test', seed=2, progress=False)
 
 
 def test_bad_arguments_are_named():

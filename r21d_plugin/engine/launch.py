@@ -74,9 +74,17 @@ def prepare_launch(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
-def shutdown_distributed() -> None:
-    """Leave the process group if one was joined (torch warns when a run exits without)."""
+def shutdown_distributed(wait_for_peers: bool = True) -> None:
+    """Leave the process group if one was joined (torch warns when a run exits without).
+
+    Args:
+        wait_for_peers (bool): meet the other processes first, so that none tears its
+            connections down while a peer still talks to it (gloo then aborts the peer).
+            False after an error, when peers may never arrive.
+    """
     if dist.is_available() and dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -86,5 +94,7 @@ def launched(cfg: Config) -> Iterator[None]:
     prepare_launch(cfg)
     try:
         yield
-    finally:
-        shutdown_distributed()
+    except BaseException:
+        shutdown_distributed(wait_for_peers=False)
+        raise
+    shutdown_distributed()

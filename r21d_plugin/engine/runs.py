@@ -36,16 +36,16 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
 
 
 def make_train_config(config: str,
-                 work_dir: Optional[str] = None,
-                 resume: Optional[str] = None,
-                 amp: bool = False,
-                 no_validate: bool = False,
-                 auto_scale_lr: bool = False,
-                 seed: Optional[int] = None,
-                 diff_rank_seed: bool = False,
-                 deterministic: bool = False,
-                 cfg_options: Optional[dict] = None,
-                 launcher: str = 'none') -> Config:
+                      work_dir: Optional[str] = None,
+                      resume: Optional[str] = None,
+                      amp: bool = False,
+                      no_validate: bool = False,
+                      auto_scale_lr: bool = False,
+                      seed: Optional[int] = None,
+                      diff_rank_seed: bool = False,
+                      deterministic: bool = False,
+                      cfg_options: Optional[dict] = None,
+                      launcher: str = 'none') -> Config:
     """The config of a training run, as MMAction2's ``tools/train.py`` builds it.
 
     Args:
@@ -81,11 +81,11 @@ def make_train_config(config: str,
 
 
 def make_test_config(config: str,
-                checkpoint: str,
-                work_dir: Optional[str] = None,
-                dump: Optional[str] = None,
-                cfg_options: Optional[dict] = None,
-                launcher: str = 'none') -> Config:
+                     checkpoint: str,
+                     work_dir: Optional[str] = None,
+                     dump: Optional[str] = None,
+                     cfg_options: Optional[dict] = None,
+                     launcher: str = 'none') -> Config:
     """The config of a test run, as MMAction2's ``tools/test.py`` builds it.
 
     Args:

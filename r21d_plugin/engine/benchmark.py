@@ -647,8 +647,12 @@ def measure_peak(device: torch.device, dtype: torch.dtype, repeats: int = 3) -> 
 
 
 def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
-                    device: torch.device, peaks: Dict[str, dict]) -> List[dict]:
-    """Inference, training step and 10-clip test of one network's rows, each interleaved."""
+                    device: torch.device, peaks: Dict[str, dict],
+                    on_phase: Optional[Callable[[List[dict]], None]] = None) -> List[dict]:
+    """Inference, training step and 10-clip test of one network's rows, each interleaved.
+
+    ``on_phase`` receives the results so far after each of the three phases.
+    """
     size = settings.crop_size
     torch.manual_seed(0)
     clips = torch.randn(settings.batch_size, 3, settings.clip_len, size, size,
@@ -676,6 +680,8 @@ def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
                 timing['flops'] = by_label[row.label.replace(' compiled', '')]['flops']
             result[mode] = _summarise(timing, settings.batch_size,
                                       peaks[row.precision]['peak_gflops'])
+        if on_phase is not None:
+            on_phase(results)
     for row, result in zip(rows, results):
         if row.compile:
             result['compile_s'] = (result['inference']['first_call_s']
@@ -684,8 +690,8 @@ def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
     gc.collect()
     tested = [index for index, row in enumerate(rows)
               if row.measure_test and settings.test_clips > 0]
-    for index in range(len(rows)):
-        results[index]['test'] = None
+    for result in results:
+        result['test'] = None
     if tested:
         recognizers = [build_test_recognizer(rows[index], settings, device)
                        for index in tested]
@@ -704,6 +710,8 @@ def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
                 backbone_calls_per_batch=len(calls) // calls_per_video_batch,
                 backbone_batch_sizes=sorted(set(calls)))
         del recognizers, steps
+        if on_phase is not None:
+            on_phase(results)
     gc.collect()
     if device.type == 'cuda':
         torch.cuda.empty_cache()
@@ -913,7 +921,7 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
                   ) -> Dict[str, object]:
     """Measure every row of every network, the machine's peak, and the data pipeline.
 
-    ``on_update`` receives the result so far after each network (``complete`` False)
+    ``on_update`` receives the result so far after each phase (``complete`` False)
     and at the end, e.g. to save it: a run cut short still leaves what it measured.
     """
     from mmengine.registry import init_default_scope
@@ -936,10 +944,15 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
     result.update(rows=rows, comparison=[])
     for network in tqdm(settings.networks, desc='networks', unit='network',
                         disable=not progress or len(settings.networks) < 2):
-        rows.extend(measure_network(candidates_for(settings, network), settings, device,
-                                    peaks))
-        if on_update is not None:
-            on_update(result)
+        start = len(rows)
+
+        def publish(partial: List[dict], start: int = start) -> None:
+            rows[start:] = partial
+            if on_update is not None:
+                on_update(result)
+
+        publish(measure_network(candidates_for(settings, network), settings, device, peaks,
+                                on_phase=publish))
     if rows:  # the peak again, under the load of the end of the run; the better counts
         for name, dtype in precisions.items():
             again = measure_peak(device, dtype)

@@ -14,7 +14,6 @@ import r21d_plugin
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from r21d_plugin.data.flow import FLOW_MEAN, FLOW_STD
-from r21d_plugin.data.motion_dataset import generate_motion_dataset
 from r21d_plugin.engine.runs import make_test_config, run_test
 from r21d_plugin.models.two_stream import merge_stream_checkpoints
 
@@ -169,17 +168,15 @@ def test_loss_mode_trains_both_streams_on_the_same_samples():
 TWO_STREAM_CONFIG = 'configs/two_stream/r2plus1d-r10-c16_1xb1-8x2x10_motion-two-stream.py'
 
 
-def test_two_stream_ten_clip_test_on_the_embedded_dataset(tmp_path):
+def test_two_stream_ten_clip_test_on_the_embedded_dataset(tmp_path, tiny_motion_dataset):
     """tools/test.py's path on the two-stream config: one run, three sets of metrics."""
-    data_root = str(tmp_path / 'motion')
-    generate_motion_dataset(data_root, size='test', progress=False)  # 8 videos, 32x32
-    cfg_options = {  # tiny networks and crops for the tiny videos
+    data_root = str(tiny_motion_dataset)  # 8 test videos, one per class, 32x32
+    cfg_options = {  # tiny networks
         'model.rgb.backbone.base_channels': 4, 'model.rgb.cls_head.in_channels': 32,
         'model.flow.backbone.base_channels': 4, 'model.flow.cls_head.in_channels': 32,
         'test_dataloader.num_workers': 0, 'test_dataloader.batch_size': 4,
         'test_dataloader.dataset.ann_file': f'{data_root}/test.txt',
         'test_dataloader.dataset.data_prefix.video': data_root,
-        'test_dataloader.dataset.pipeline.3.crop_size': 24,
     }
     cfg = Config.fromfile(TWO_STREAM_CONFIG)
     cfg.merge_from_dict(cfg_options)

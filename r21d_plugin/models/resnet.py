@@ -15,6 +15,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, kaiming_init
+from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
@@ -143,8 +144,9 @@ class SpatioTemporalResNet(BaseModule):
             AVX512-BF16/AMX and GPUs with tensor cores; float16 training needs loss scaling,
             so train float16 through ``--amp`` (``AmpOptimWrapper``) instead. Default None
             (float32).
-        pretrained (str, optional): checkpoint to load; shorthand for
-            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+        pretrained (str, optional): checkpoint loaded strictly by ``init_weights``: a
+            recognizer checkpoint (its ``backbone.*`` keys, as ``tools/convert_weights.py``
+            and training write) or a bare backbone state dict.
         init_cfg (dict or list[dict], optional): mmengine initialisation config.
     """
 
@@ -168,9 +170,10 @@ class SpatioTemporalResNet(BaseModule):
                  compute_dtype: Optional[str] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        if pretrained is not None:
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        if pretrained is not None and init_cfg is not None:
+            raise ValueError('give either pretrained or init_cfg, not both')
         super().__init__(init_cfg=init_cfg)
+        self.pretrained = pretrained
         if depth not in STAGE_BLOCKS:
             raise KeyError(f'invalid depth {depth}; choose one of {sorted(STAGE_BLOCKS)}')
         group_convs = tuple(group_convs)
@@ -276,8 +279,24 @@ class SpatioTemporalResNet(BaseModule):
                 self.norm_cfg, self.act_cfg, self.with_cp))
         return nn.Sequential(*blocks)
 
+    def _load_pretrained(self) -> None:
+        checkpoint = _load_checkpoint(self.pretrained, map_location='cpu')
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        if any(key.startswith('backbone.') for key in state_dict):
+            state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
+                          if key.startswith('backbone.')}
+        missing, unexpected = self.load_state_dict(state_dict, strict=False)
+        if missing or unexpected:
+            raise KeyError(
+                f'{self.pretrained} does not fit {type(self).__name__}: missing '
+                f'{sorted(missing)[:8]}{"..." if len(missing) > 8 else ""}, unexpected '
+                f'{sorted(unexpected)[:8]}{"..." if len(unexpected) > 8 else ""}')
+
     def init_weights(self) -> None:
-        """Kaiming convs and unit norms, or the weights named by ``init_cfg``."""
+        """Kaiming convs and unit norms, or ``pretrained``, or the ``init_cfg`` weights."""
+        if self.pretrained is not None:
+            self._load_pretrained()
+            return
         if self.init_cfg is not None:
             super().init_weights()
             return

@@ -340,8 +340,9 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
             precision=switches.get('compute_dtype') or 'float32', layout=layout,
             backbone_cfg=cfg, measure_test=measure_test, note=note)
 
-    rows.append(ours('ours', 'default switches (channels_last_3d, BN folded in eval)',
-                     measure_test=True))
+    rows.append(ours('ours', 'default switches (channels_last_3d)', measure_test=True))
+    rows.append(ours('ours fold_bn', 'switch fold_bn: BN folded in eval (not exact)',
+                     fold_bn=True))
     if settings.plain:
         rows.append(ours('ours plain', 'contiguous layout, separate BatchNorms',
                          memory_format='contiguous', fold_bn=False))

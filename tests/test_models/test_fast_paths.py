@@ -37,7 +37,7 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, tol: float = 1e-4
 def twin_backbones(name: str, **kwargs):
     """The plain and the default (fast) backbone with the same weights."""
     torch.manual_seed(0)
-    plain = MODELS.build(paper_backbone(name, **TINY, **PLAIN, **kwargs))
+    plain = MODELS.build(paper_backbone(name, **TINY, **{**kwargs, **PLAIN}))
     plain.init_weights()
     randomise_norms(plain)
     fast = MODELS.build(paper_backbone(name, **TINY, **kwargs))
@@ -133,7 +133,7 @@ def test_folding_only_where_the_output_outnumbers_the_weight(fold_calls):
 
 @pytest.mark.parametrize('name', PAPER_NAMES)
 def test_every_network_fast_path_equals_plain_path(name, fold_calls):
-    plain, fast = twin_backbones(name)
+    plain, fast = twin_backbones(name, fold_bn=True)  # every switch that is not autocast
     # 32 x 32: conv5's training-mode BatchNorm statistics need more than a handful of
     # values to be well conditioned (at 16 x 16 the plain path alone is 1e-4 off float64).
     x = torch.randn(2, 3, 4, 32, 32)
@@ -154,7 +154,7 @@ def test_every_network_fast_path_equals_plain_path(name, fold_calls):
 
 def test_frozen_norm_fine_tuning_gradients_equal(fold_calls):
     # norm_eval keeps BatchNorms in eval mode while training: folded, and differentiable.
-    plain, fast = twin_backbones('R(2+1)D', norm_eval=True)
+    plain, fast = twin_backbones('R(2+1)D', norm_eval=True, fold_bn=True)
     x = torch.randn(2, 3, 4, 32, 32)
     out_plain, out_fast = plain.train()(x), fast.train()(x)
     assert fold_calls
@@ -167,7 +167,7 @@ def test_frozen_norm_fine_tuning_gradients_equal(fold_calls):
 
 
 def test_switches_keep_state_dicts_and_parameter_layout():
-    plain, fast = twin_backbones('R(2+1)D')
+    plain, fast = twin_backbones('R(2+1)D', fold_bn=True)
     bf16 = MODELS.build(paper_backbone('R(2+1)D', **TINY, compute_dtype='bfloat16'))
     keys = list(plain.state_dict())
     assert list(fast.state_dict()) == keys == list(bf16.state_dict())

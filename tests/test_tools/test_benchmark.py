@@ -96,7 +96,7 @@ def test_tool_runs_end_to_end_and_writes_json(tmp_path):
         assert peak['peak_gflops'] == max(peak['matmul_gflops'], peak['conv3d_gflops']) > 0
     rows = {row['model']: row for row in report['rows']}
     assert set(rows) == {
-        'ours', 'ours plain', 'ours bf16', 'mmaction2 ResNet2Plus1d',
+        'ours', 'ours fold_bn', 'ours plain', 'ours bf16', 'mmaction2 ResNet2Plus1d',
         'mmaction2 ResNet2Plus1d channels_last', 'mmaction2 ResNet2Plus1d bf16',
         'mmaction2 ResNet2Plus1d channels_last bf16'}
     assert rows['ours bf16']['precision'] == 'bfloat16'

@@ -610,7 +610,8 @@ def multi_clip_test_step(recognizer: nn.Module, row: Candidate, settings: Benchm
     samples = [ActionDataSample().set_gt_label(0) for _ in videos]
 
     def step():
-        with autocast_context(device.type, row.autocast_dtype):
+        # no_grad, as MMAction2's TestLoop runs it
+        with torch.no_grad(), autocast_context(device.type, row.autocast_dtype):
             recognizer.test_step(dict(inputs=videos, data_samples=samples))
 
     return step

@@ -11,6 +11,7 @@ Fixes that live elsewhere, because they are install-time facts:
 * CPU distributed launching (mmengine always calls ``torch.cuda.set_device``) is handled
   in ``r21d_plugin.engine.launch``, which the tools use.
 """
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -174,12 +175,30 @@ def _load_local_checkpoints_safely() -> None:
                                      force=True)
 
 
+def _skip_multimodal_with_transformers_5() -> None:
+    """mmaction2 1.2.0 imports its VindLU models whenever transformers >= 4.28 is installed,
+    and they import names transformers 5 removed, so ``import mmaction.models`` fails.
+
+    Recognition never uses them: with transformers >= 5 we take mmaction's own path for
+    "multimodal not installed" (placeholders that explain themselves if built).
+    """
+    try:
+        version = importlib.metadata.version('transformers')
+    except importlib.metadata.PackageNotFoundError:
+        return
+    if int(version.split('.')[0]) < 5:
+        return
+    from mmaction.utils import dependency
+    dependency.WITH_MULTIMODAL = False
+
+
 def apply() -> None:
     """Apply every fix once; safe to call repeatedly."""
     global _applied
     if _applied:
         return
     _stub_missing_drn()
+    _skip_multimodal_with_transformers_5()
     _allow_mmengine_checkpoints()
     _load_local_checkpoints_safely()
     _applied = True

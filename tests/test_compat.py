@@ -62,3 +62,13 @@ def test_getattr_resolves_history_buffer_statistics_only(tmp_path):
     torch.save({'payload': ReachesForAttributes()}, path)
     with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer statistics'):
         torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize('installed, multimodal', [('5.17.0', False), ('4.46.0', True)])
+def test_multimodal_models_are_skipped_with_transformers_5(monkeypatch, installed,
+                                                            multimodal):
+    from mmaction.utils import dependency
+    monkeypatch.setattr(dependency, 'WITH_MULTIMODAL', True)  # as with transformers there
+    monkeypatch.setattr(compat.importlib.metadata, 'version', lambda name: installed)
+    compat._skip_multimodal_with_transformers_5()
+    assert dependency.WITH_MULTIMODAL is multimodal

@@ -36,6 +36,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-classes', type=int, default=defaults.num_classes)
     parser.add_argument('--device', default=defaults.device, choices=['cpu', 'cuda'])
     parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--cpu-malloc', default=defaults.cpu_malloc,
+                        choices=['keep', 'default'],
+                        help="'keep': glibc keeps freed memory for reuse, as our train and "
+                        "test tools do (every model of the run alike); 'default': glibc's "
+                        'defaults, as a plain Python process')
     parser.add_argument('--amp', nargs='+', default=[], choices=['bf16', 'fp16'],
                         help='add autocast rows in these precisions')
     parser.add_argument('--channels-last', action='store_true',
@@ -81,7 +86,8 @@ def main() -> None:
         networks=networks, depth=args.depth, clip_len=args.clip_len,
         crop_size=args.crop_size, batch_size=args.batch_size,
         base_channels=args.base_channels, num_classes=args.num_classes, device=args.device,
-        threads=args.threads, amp=args.amp, channels_last=args.channels_last,
+        threads=args.threads, cpu_malloc=args.cpu_malloc, amp=args.amp,
+        channels_last=args.channels_last,
         plain=not args.no_plain, compile=args.compile, peers=args.peers,
         warmup=args.warmup, iters=args.iters, test_clips=args.test_clips,
         test_videos=args.test_videos, pipeline=not args.no_pipeline,

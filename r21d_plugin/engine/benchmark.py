@@ -51,6 +51,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mmaction.registry import MODELS
 from ..models import PAPER_NAMES, STAGE_BLOCKS, SpatioTemporalResNet, paper_backbone
+from .cpu_memory import keep_freed_memory
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The project's recognizer (head and normalisation) for the 10-clip test measurement.
@@ -76,6 +77,9 @@ class BenchmarkSettings:
         num_classes: classes of the fc layer every model ends with.
         device: ``'cpu'`` or ``'cuda'``.
         threads: torch CPU threads (None: torch's default).
+        cpu_malloc: ``'keep'`` has glibc keep freed memory for reuse, as our train and test
+            tools do (``r21d_plugin.engine.cpu_memory``), for every model of the run alike;
+            ``'default'`` leaves glibc's defaults (as a plain Python process runs).
         amp: each of ``'bf16'``, ``'fp16'`` given adds a row per model under autocast in
             that precision (ours through its ``compute_dtype`` switch).
         channels_last: adds a row per peer run in channels_last_3d (ours is by default).
@@ -101,6 +105,7 @@ class BenchmarkSettings:
     num_classes: int = 400
     device: str = 'cpu'
     threads: Optional[int] = None
+    cpu_malloc: str = 'keep'
     amp: Sequence[str] = ()
     channels_last: bool = False
     plain: bool = True
@@ -125,6 +130,9 @@ class BenchmarkSettings:
         unknown = [name for name in self.amp if name not in AMP_DTYPES]
         if unknown:
             raise ValueError(f'amp must be among {list(AMP_DTYPES)}, got {unknown}')
+        if self.cpu_malloc not in ('keep', 'default'):
+            raise ValueError(f"cpu_malloc must be 'keep' or 'default', got "
+                             f'{self.cpu_malloc!r}')
         if self.device not in ('cpu', 'cuda'):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         if self.device == 'cuda' and not torch.cuda.is_available():
@@ -340,9 +348,8 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
             precision=switches.get('compute_dtype') or 'float32', layout=layout,
             backbone_cfg=cfg, measure_test=measure_test, note=note)
 
-    rows.append(ours('ours', 'default switches (channels_last_3d)', measure_test=True))
-    rows.append(ours('ours fold_bn', 'switch fold_bn: BN folded in eval (not exact)',
-                     fold_bn=True))
+    rows.append(ours('ours', 'default switches (channels_last_3d, BatchNorm folded in eval)',
+                     measure_test=True))
     if settings.plain:
         rows.append(ours('ours plain', 'contiguous layout, separate BatchNorms',
                          memory_format='contiguous', fold_bn=False))
@@ -932,11 +939,13 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
     init_default_scope('mmaction')
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    kept = settings.cpu_malloc == 'keep' and keep_freed_memory()
     device = torch.device(settings.device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
     result: Dict[str, object] = dict(settings=_settings_dict(settings),
                                      machine=machine_info(device), complete=False)
+    result['machine']['cpu_malloc'] = 'keeps freed memory' if kept else 'glibc defaults'
     precisions = {'float32': torch.float32}
     for amp in settings.amp:
         precisions[PRECISION_NAMES[AMP_DTYPES[amp]]] = AMP_DTYPES[amp]
@@ -995,7 +1004,8 @@ def _fmt(value: Optional[float], digits: int = 2) -> str:
 def format_report(result: Dict[str, object]) -> str:
     """Markdown tables: models, the comparison with the peers, and the data pipeline."""
     settings, machine = result['settings'], result['machine']
-    device = machine.get('gpu') or f"{machine['cpu']} ({machine['torch_threads']} threads)"
+    device = machine.get('gpu') or (f"{machine['cpu']} ({machine['torch_threads']} threads, "
+                                    f"malloc {machine.get('cpu_malloc', '?')})")
     lines = [
         f"On {device}; torch {machine['torch']}." if not result['rows'] else
         f"Input {settings['clip_len']}x{settings['crop_size']}x{settings['crop_size']}, "

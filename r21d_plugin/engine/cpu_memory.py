@@ -32,6 +32,11 @@ def _glibc() -> 'ctypes.CDLL | None':
     return ctypes.CDLL(name) if name else None
 
 
+def keeps_freed_memory() -> bool:
+    """Whether ``keep_freed_memory`` is in effect in this process."""
+    return _applied
+
+
 def keep_freed_memory() -> bool:
     """Make glibc malloc reuse freed large blocks (no ``mmap`` per block, no heap trimming).
 

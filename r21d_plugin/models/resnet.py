@@ -138,7 +138,9 @@ class SpatioTemporalResNet(BaseModule):
             ``'channels_last_3d'`` (default; NDHWC) puts the channels innermost, which the
             1 x d x d and t x 1 x 1 convs of (2+1)D need to run fast (3-4x on CPU);
             ``'contiguous'`` (NCDHW) is PyTorch's plain layout. Outputs are returned
-            contiguous either way, and agree to float rounding (1e-5 relative).
+            contiguous either way, and agree to float rounding (1e-5 relative). The conv
+            weights are kept in the same layout, so no call reorders them (state-dict
+            keys, shapes and values are the same in either layout; only strides differ).
         fold_bn (bool): in eval mode, fold each BatchNorm into the conv before it where the
             conv's output outnumbers its weight (the early, large layers), computed on the
             fly from the current parameters and running statistics, so state dicts and
@@ -241,6 +243,8 @@ class SpatioTemporalResNet(BaseModule):
         for module in self.modules():
             if isinstance(module, FoldableConv3d):
                 module.fold_norm = fold_bn
+                module.weight.data = module.weight.data.contiguous(
+                    memory_format=MEMORY_FORMATS[memory_format])
 
     def _make_stem(self) -> ConvNormAct:
         kind_name = self.group_convs[0]

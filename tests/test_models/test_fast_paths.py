@@ -168,16 +168,22 @@ def test_frozen_norm_fine_tuning_gradients_equal(fold_calls):
         assert_close(fast_params[param_name].grad, param.grad)
 
 
-def test_switches_keep_state_dicts_and_parameter_layout():
+def test_switches_keep_state_dicts_and_weights_follow_the_activation_layout():
     plain, fast = twin_backbones('R(2+1)D')
     bf16 = MODELS.build(paper_backbone('R(2+1)D', **TINY, compute_dtype='bfloat16'))
     keys = list(plain.state_dict())
     assert list(fast.state_dict()) == keys == list(bf16.state_dict())
     for name, tensor in fast.state_dict().items():
-        assert tensor.shape == plain.state_dict()[name].shape
-        assert tensor.is_contiguous(), name
+        assert torch.equal(tensor, plain.state_dict()[name]), name
+        # channels-last conv weights: no call reorders them for channels-last activations
+        layout = torch.channels_last_3d if tensor.dim() == 5 else torch.contiguous_format
+        assert tensor.is_contiguous(memory_format=layout), name
+        assert plain.state_dict()[name].is_contiguous(), name
     fast.eval()(torch.randn(1, 3, 4, 16, 16))
     assert list(fast.state_dict()) == keys  # running the folded path adds nothing
+    # checkpoints of either layout load into the other, values unchanged
+    plain.load_state_dict(fast.state_dict())
+    assert all(tensor.is_contiguous() for tensor in plain.state_dict().values())
 
 
 def test_bfloat16_compute_dtype():

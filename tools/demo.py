@@ -1,8 +1,8 @@
 """The demo (README Quick start): f-R2D vs R(2+1)D on the embedded motion dataset, on CPU.
 
 Generates data/motion if missing, trains both networks (configs/demo/), tests each with the
-paper's 10-clip protocol and prints a clip@1 / video@1 table: about 12 minutes on 2 CPU
-cores (measured; 30-45 minutes while other jobs shared the cores).
+paper's 10-clip protocol and prints a clip@1 / video@1 table: 3-4 minutes on 2 idle CPU
+cores (measured).
 
     .venv/bin/python tools/demo.py
     .venv/bin/python tools/demo.py --networks 'R(2+1)D' --verbose

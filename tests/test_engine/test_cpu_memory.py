@@ -40,13 +40,15 @@ def _later_allocations(env_value: str) -> tuple:
 def test_freed_memory_is_reused_without_page_faults():
     applied, faults = _later_allocations('')
     assert applied
-    assert faults < 1000  # 3 x 49152 pages of 4 KiB reused, not faulted in again
+    assert faults < 100  # reused, not faulted in again
 
 
 def test_opt_out_keeps_glibc_defaults():
     applied, faults = _later_allocations('default')
     assert not applied
-    assert faults > 3 * 40000  # each block was unmapped on free, faults in page by page
+    # Each block was unmapped on free and faults in again: 3 x 49152 pages of 4 KiB, or at
+    # least 3 x 96 where the kernel backs it with 2 MiB transparent huge pages.
+    assert faults > 250
 
 
 def test_cpu_launch_applies_it(monkeypatch):

@@ -946,13 +946,16 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
     init_default_scope('mmaction')
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    kept = settings.cpu_malloc == 'keep' and keep_freed_memory()
+    if settings.cpu_malloc == 'keep':
+        keep_freed_memory()
     device = torch.device(settings.device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
     result: Dict[str, object] = dict(settings=_settings_dict(settings),
                                      machine=machine_info(device), complete=False)
-    result['machine']['cpu_malloc'] = 'keeps freed memory' if kept else 'glibc defaults'
+    # What is in effect: 'default' cannot undo an earlier keep_freed_memory in this process.
+    result['machine']['cpu_malloc'] = ('keeps freed memory' if keeps_freed_memory()
+                                       else 'glibc defaults')
     precisions = {'float32': torch.float32}
     for amp in settings.amp:
         precisions[PRECISION_NAMES[AMP_DTYPES[amp]]] = AMP_DTYPES[amp]

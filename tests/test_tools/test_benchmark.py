@@ -151,3 +151,14 @@ def test_glibc_default_malloc_run_measures_peak_memory(tmp_path):
     assert [row['model'] for row in report['rows']] == ['ours']
     for mode in ('inference', 'training'):
         assert report['rows'][0][mode]['peak_mib'] >= 0
+
+
+def test_report_names_the_malloc_setting_in_effect(monkeypatch):
+    # An earlier train/test run in the same process already kept freed memory: a
+    # 'default' run cannot undo that and must not claim glibc's defaults.
+    from r21d_plugin.engine import benchmark, cpu_memory
+    monkeypatch.setattr(cpu_memory, '_applied', True)
+    result = benchmark.run_benchmark(
+        benchmark.BenchmarkSettings(networks=(), cpu_malloc='default', pipeline=False),
+        progress=False)
+    assert result['machine']['cpu_malloc'] == 'keeps freed memory'

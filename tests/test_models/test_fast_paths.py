@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
 from r21d_plugin.models import CONV_KINDS, convs
-from r21d_plugin.models.convs import fold_batch_norm
+from r21d_plugin.models.convs import TemporalConv3d, fold_batch_norm
 from r21d_plugin.models.resnet import ConvNormAct
 
 init_default_scope('mmaction')
@@ -93,6 +93,45 @@ def test_each_conv_kind_fast_path_equals_plain_path(kind, training, fold_calls):
     fast_params = dict(fast.named_parameters())
     for name, param in plain.named_parameters():
         assert_close(fast_params[name].grad, param.grad)
+
+
+@pytest.mark.parametrize('frames, temporal_kernel, stride', [
+    (4, 3, 1), (5, 3, 2), (6, 5, 2),
+    (1, 3, 1),  # the outer taps fall outside the clip: their gradient is zero
+])
+def test_tapwise_weight_grad_equals_conv3d_backward(frames, temporal_kernel, stride):
+    torch.manual_seed(0)
+    conv = TemporalConv3d(5, 7, temporal_kernel, stride).to(
+        memory_format=torch.channels_last_3d)
+    bias = torch.randn(7, requires_grad=True)  # as when a frozen BatchNorm is folded in
+    x = torch.randn(3, 5, frames, 4, 3).contiguous(
+        memory_format=torch.channels_last_3d).requires_grad_()
+    out = conv._conv_forward(x, conv.weight, bias)
+    assert type(out.grad_fn).__name__ == '_TapwiseWeightGradConvBackward'
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    leaves = [t.detach().double().requires_grad_() for t in (x, conv.weight, bias)]
+    expected = nn.functional.conv3d(*leaves, (stride, 1, 1), (temporal_kernel // 2, 0, 0))
+    expected.backward(grad.double())
+    assert_close(out.double(), expected, tol=1e-6)
+    for actual, reference in zip((x.grad, conv.weight.grad, bias.grad), leaves):
+        assert_close(actual.double(), reference.grad, tol=1e-6)
+
+
+def test_tapwise_weight_grad_only_where_oneDNN_float32_is_slower():
+    conv = TemporalConv3d(4, 6, 3).to(memory_format=torch.channels_last_3d)
+    x = torch.randn(2, 4, 4, 3, 3)
+    channels_last = x.contiguous(memory_format=torch.channels_last_3d)
+
+    def backward_kind(x):
+        return type(conv(x).grad_fn).__name__
+
+    assert backward_kind(channels_last) == '_TapwiseWeightGradConvBackward'
+    assert backward_kind(x) == 'ConvolutionBackward0'  # contiguous: no free NDHWC views
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert backward_kind(channels_last) == 'ConvolutionBackward0'
+    with torch.no_grad():
+        assert conv(channels_last).grad_fn is None
 
 
 def test_fold_batch_norm_is_conv_then_norm():

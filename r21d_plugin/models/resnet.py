@@ -45,8 +45,9 @@ MIN_CLIP_LEN_FOR_TEMPORAL_STRIDE = {4: 4, 5: 8}
 class ConvNormAct(nn.Module):
     """A conv of a given kind, then norm, then (optionally) activation.
 
-    The norm is folded into the conv when it is a BatchNorm in eval mode (see
-    ``FoldableConv3d``); the parameters and the state dict are those of the separate layers.
+    The norm is folded into the conv when it is a BatchNorm in eval mode, and a ReLU fused
+    into it in CPU inference (see ``FoldableConv3d``); the parameters and the state dict are
+    those of the separate layers.
     """
 
     def __init__(self, conv: nn.Module, out_channels: int, norm_cfg: dict,
@@ -57,8 +58,7 @@ class ConvNormAct(nn.Module):
         self.act = build_activation_layer(act_cfg) if act_cfg else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv.forward_with_norm(x, self.norm)
-        return self.act(x) if self.act is not None else x
+        return self.conv.forward_with_norm(x, self.norm, self.act)
 
 
 class BasicBlock3d(nn.Module):

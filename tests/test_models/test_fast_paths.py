@@ -60,6 +60,21 @@ def fold_calls(monkeypatch):
     return calls
 
 
+@pytest.fixture
+def fused_relu_dtypes(monkeypatch):
+    """The compute dtype of every conv that ran with its ReLU fused in."""
+    assert convs._CONV_POINTWISE is not None, 'this torch build lacks oneDNN conv fusion'
+    dtypes = []
+
+    def recording(x, *args):
+        dtypes.append(x.dtype)
+        return fused(x, *args)
+
+    fused = convs._CONV_POINTWISE
+    monkeypatch.setattr(convs, '_CONV_POINTWISE', recording)
+    return dtypes
+
+
 def conv_norm(kind: str, fold: bool) -> ConvNormAct:
     temporal_kernel = 4 if kind == 'r2d' else 3
     conv = CONV_KINDS[kind](6, 8, 3, temporal_kernel, 2, 2 if kind != 'r2d' else 1)
@@ -132,6 +147,38 @@ def test_tapwise_weight_grad_only_where_oneDNN_float32_is_slower():
         assert backward_kind(channels_last) == 'ConvolutionBackward0'
     with torch.no_grad():
         assert conv(channels_last).grad_fn is None
+
+
+def test_relu_fused_into_folded_convs_only_in_cpu_inference(fused_relu_dtypes):
+    plain, fast = twin_backbones('R(2+1)D')
+    plain.eval(), fast.eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        expected, out = plain(x), fast(x)
+    # stem, conv2_x's (2+1)D halves that fold: each ReLU after a folded conv
+    assert len(fused_relu_dtypes) >= 3
+    assert set(fused_relu_dtypes) == {torch.float32}
+    assert_close(out, expected)
+    # with autograd (e.g. saliency maps on an eval model) the fused op, which has no
+    # backward, steps aside
+    fused_relu_dtypes.clear()
+    x_plain, x_fast = x.clone().requires_grad_(), x.clone().requires_grad_()
+    plain(x_plain).sum().backward()
+    fast(x_fast).sum().backward()
+    assert not fused_relu_dtypes
+    assert_close(x_fast.grad, x_plain.grad)
+
+
+def test_relu_fusion_computes_in_the_autocast_dtype(fused_relu_dtypes):
+    plain, _ = twin_backbones('R(2+1)D')
+    bf16 = MODELS.build(paper_backbone('R(2+1)D', **TINY, compute_dtype='bfloat16'))
+    bf16.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        expected, out = plain.eval()(x), bf16.eval()(x)
+    assert fused_relu_dtypes and set(fused_relu_dtypes) == {torch.bfloat16}
+    assert out.dtype == torch.float32
+    assert_close(out, expected, tol=5e-2)
 
 
 def test_fold_batch_norm_is_conv_then_norm():

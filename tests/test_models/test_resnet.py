@@ -122,9 +122,10 @@ def test_flow_input_channels():
         assert model(torch.randn(2, 2, 8, 32, 32)).shape == (2, 64, 1, 2, 2)
 
 
-def test_r2d_refuses_a_clip_of_another_length():
-    model = build('R2D', clip_len=8, depth=10, base_channels=8)
-    with pytest.raises(ValueError, match='clip_len=8.*16 frames'):
+@pytest.mark.parametrize('training', [True, False])  # plain path; folded and fused path
+def test_r2d_refuses_a_clip_of_another_length(training):
+    model = build('R2D', clip_len=8, depth=10, base_channels=8).train(training)
+    with torch.no_grad(), pytest.raises(ValueError, match='clip_len=8.*16 frames'):
         model(torch.randn(1, 3, 16, 32, 32))
 
 

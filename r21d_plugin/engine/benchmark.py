@@ -19,8 +19,9 @@ and, for the data pipeline of the project's Kinetics config on generated videos,
 clips/s and 10-clip test clips/s at the config's worker count, and how many decoder calls
 each test video costs.
 
-Each network's models are timed round-robin (see ``interleaved_timings``), so that the
-ratios between them survive a machine shared with other work; process CPU seconds are kept
+Each network's models are timed round-robin, every other round in reverse order (see
+``interleaved_timings``), so that the ratios between them survive a machine shared with
+other work; process CPU seconds are kept
 beside wall seconds.
 
 The peers are built to the same architecture as the network under test, from its own
@@ -509,10 +510,13 @@ def _sync(device: torch.device) -> None:
 def interleaved_timings(steps: Sequence[Callable[[], None]], count_flops: Sequence[bool],
                         device: torch.device, warmup: int,
                         iters: int) -> List[Dict[str, object]]:
-    """Time several steps round-robin: ``iters`` rounds, each step once per round.
+    """Time several steps round-robin: ``iters`` rounds, each step once per round, every
+    other round in reverse order.
 
     On a machine shared with other work, load changes then hit every step alike, so their
-    ratios hold even when absolute figures drift. Each step is first warmed up ``warmup``
+    ratios hold even when absolute figures drift; reversing the order cancels what a step
+    inherits from the one before it (a heap or caches left in another model's state). Each
+    step is first warmed up ``warmup``
     times, its first call under a FLOP counter where ``count_flops`` says so. Returns, per
     step, the wall and process CPU seconds of each timed call, the first call's seconds
     (compile time, cudnn autotuning), the FLOPs of one call (None if not counted) and the
@@ -532,8 +536,9 @@ def interleaved_timings(steps: Sequence[Callable[[], None]], count_flops: Sequen
                             flops=counter.get_total_flops() if count else None,
                             peak_mib=0.0))
     memory = PeakMemory(device)
-    for _ in range(iters):
-        for step, timing in zip(steps, timings):
+    for round_index in range(iters):
+        order = list(zip(steps, timings))
+        for step, timing in order if round_index % 2 == 0 else reversed(order):
             memory.start()
             start, cpu_start = time.perf_counter(), time.process_time()
             step()

@@ -12,8 +12,8 @@ from mmengine.registry import init_default_scope
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
 from r21d_plugin.engine.benchmark import (FramewiseClassifier, _drop_stem_pool,
-                                          mmaction_peer_cfg, torchvision_frames_peer,
-                                          torchvision_video_peer)
+                                          interleaved_timings, mmaction_peer_cfg,
+                                          torchvision_frames_peer, torchvision_video_peer)
 
 init_default_scope('mmaction')
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +27,15 @@ def num_params(module: torch.nn.Module) -> int:
 def build_on_meta(name: str):
     with torch.device('meta'):
         return MODELS.build(paper_backbone(name, clip_len=16))
+
+
+def test_rounds_alternate_their_order():
+    """No step always runs right after the same other step (ABBA rounds)."""
+    calls = []
+    steps = [lambda name=name: calls.append(name) for name in 'abc']
+    timings = interleaved_timings(steps, [False] * 3, torch.device('cpu'), warmup=1, iters=4)
+    assert ''.join(calls) == 'abc' + 'abc' + 'cba' + 'abc' + 'cba'  # warm-ups, then rounds
+    assert [len(timing['seconds']) for timing in timings] == [4, 4, 4]
 
 
 @pytest.mark.parametrize('name', PAPER_NAMES)

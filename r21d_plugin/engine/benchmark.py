@@ -21,8 +21,7 @@ each test video costs.
 
 Each network's models are timed round-robin, every other round in reverse order (see
 ``interleaved_timings``), so that the ratios between them survive a machine shared with
-other work; process CPU seconds are kept
-beside wall seconds.
+other work; process CPU seconds are kept beside wall seconds.
 
 The peers are built to the same architecture as the network under test, from its own
 modules (conv kinds, temporal strides, depth): MMAction2's ``ResNet3d`` (2D and 3D convs)
@@ -516,11 +515,10 @@ def interleaved_timings(steps: Sequence[Callable[[], None]], count_flops: Sequen
     On a machine shared with other work, load changes then hit every step alike, so their
     ratios hold even when absolute figures drift; reversing the order cancels what a step
     inherits from the one before it (a heap or caches left in another model's state). Each
-    step is first warmed up ``warmup``
-    times, its first call under a FLOP counter where ``count_flops`` says so. Returns, per
-    step, the wall and process CPU seconds of each timed call, the first call's seconds
-    (compile time, cudnn autotuning), the FLOPs of one call (None if not counted) and the
-    peak memory of the timed calls.
+    step is first warmed up ``warmup`` times, its first call under a FLOP counter where
+    ``count_flops`` says so. Returns, per step, the wall and process CPU seconds of each
+    timed call, the first call's seconds (compile time, cudnn autotuning), the FLOPs of one
+    call (None if not counted) and the peak memory of the timed calls.
     """
     timings = []
     for step, count in zip(steps, count_flops):

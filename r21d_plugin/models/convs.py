@@ -69,6 +69,11 @@ def has_forward_hooks(module: nn.Module) -> bool:
                 or nn.modules.module._global_forward_pre_hooks)
 
 
+def records_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether autograd records a conv of ``x`` with ``weight`` (so it needs a backward)."""
+    return torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+
+
 def cpu_autocast_dtype() -> Optional[torch.dtype]:
     """The dtype CPU autocast computes in where it is on, else None."""
     if hasattr(torch, 'get_autocast_dtype'):  # torch >= 2.4
@@ -92,8 +97,7 @@ def conv_relu_on_cpu(conv: 'FoldableConv3d', x: torch.Tensor, weight: torch.Tens
     or bfloat16 (under CPU autocast, its dtype); returns None elsewhere.
     """
     if (_CONV_POINTWISE is None or x.device.type != 'cpu' or conv.padding_mode != 'zeros'
-            or (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
-            or not x.is_contiguous(memory_format=torch.channels_last_3d)):
+            or records_grad(x, weight) or not x.is_contiguous(memory_format=torch.channels_last_3d)):
         return None
     dtype = cpu_autocast_dtype() or x.dtype
     if dtype not in (torch.float32, torch.bfloat16):
@@ -124,17 +128,17 @@ class FoldableConv3d(nn.Conv3d):
                           act: Optional[nn.Module] = None) -> torch.Tensor:
         """``act(norm(self(x)))`` (no ``act``: ``norm(self(x))``); one conv with folded
         weights when the norm allows it."""
-        if not (self.fold_norm and is_foldable_norm(norm) and not has_forward_hooks(self)
+        if (self.fold_norm and is_foldable_norm(norm) and not has_forward_hooks(self)
                 and not has_forward_hooks(norm)
                 and self.weight.numel() < self._output_numel(x)):
+            weight, bias = fold_batch_norm(self.weight, self.bias, norm)
+            if type(act) is nn.ReLU and not has_forward_hooks(act):
+                fused = conv_relu_on_cpu(self, x, weight, bias)
+                if fused is not None:
+                    return fused
+            out = self._conv_forward(x, weight, bias)
+        else:
             out = norm(self(x))
-            return out if act is None else act(out)
-        weight, bias = fold_batch_norm(self.weight, self.bias, norm)
-        if type(act) is nn.ReLU and not has_forward_hooks(act):
-            fused = conv_relu_on_cpu(self, x, weight, bias)
-            if fused is not None:
-                return fused
-        out = self._conv_forward(x, weight, bias)
         return out if act is None else act(out)
 
     def _check_input(self, x: torch.Tensor) -> None:
@@ -295,8 +299,7 @@ class TemporalConv3d(FoldableConv3d):
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
-        if (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-                and x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32
+        if (records_grad(x, weight) and x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32
                 and cpu_autocast_dtype() is None
                 and x.is_contiguous(memory_format=torch.channels_last_3d)):
             return _TapwiseWeightGradConv.apply(x, weight, bias, self.stride[0],

@@ -47,7 +47,8 @@ def parse_args() -> argparse.Namespace:
                         help='add channels_last_3d rows for the peers (ours uses it by '
                         'default)')
     parser.add_argument('--compile', action='store_true',
-                        help='add a torch.compile row of ours (reports compile time)')
+                        help='add torch.compile rows of ours and of each peer as users run '
+                        'it (reports compile time)')
     parser.add_argument('--no-plain', action='store_true',
                         help='skip our plain path (contiguous, separate BatchNorms)')
     parser.add_argument('--peers', nargs='*', default=list(defaults.peers),

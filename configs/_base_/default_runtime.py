@@ -15,5 +15,10 @@ default_hooks = dict(
 # The paper's clip-level runs are long: cudnn picks the fastest 3D conv algorithms once.
 env_cfg = dict(cudnn_benchmark=True)
 
+# torch.compile of the training step (mmengine's switch): True, or a dict of torch.compile's
+# arguments. Off by default: it costs minutes of compilation per run and changes float
+# rounding (README, Performance).
+compile = False
+
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)

@@ -84,7 +84,8 @@ class BenchmarkSettings:
             that precision (ours through its ``compute_dtype`` switch).
         channels_last: adds a row per peer run in channels_last_3d (ours is by default).
         plain: adds our plain path (contiguous layout, separate BatchNorms) for comparison.
-        compile: adds a row of ours under ``torch.compile`` (compile time reported).
+        compile: adds ``torch.compile`` rows (compile time reported): ours, and each peer
+            as users run it; compiled rows are compared with compiled peers only.
         peers: the peer families measured, among ``'mmaction2'`` and ``'torchvision'``.
         warmup, iters: untimed and timed calls per measurement.
         test_clips, test_videos: the 10-clip test measurement (clips per video, videos per
@@ -409,6 +410,8 @@ def candidates_for(settings: BenchmarkSettings, network: str) -> List[Candidate]
             layouts.append(_variant(peer, ' channels_last', layout='channels_last_3d',
                                     memory_format=torch.channels_last_3d))
         rows.extend(layouts)
+        if settings.compile:
+            rows.append(_variant(peer, ' compiled', compile=True))
         for amp in settings.amp:
             rows.extend(_variant(row, f' {amp}', autocast_dtype=AMP_DTYPES[amp],
                                  precision=PRECISION_NAMES[AMP_DTYPES[amp]])
@@ -684,7 +687,7 @@ def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
         model = _prepare(row, device)
         results.append(dict(
             network=row.network, model=row.label, family=row.family,
-            precision=row.precision, layout=row.layout, note=row.note,
+            precision=row.precision, layout=row.layout, compiled=row.compile, note=row.note,
             params_m=sum(p.numel() for p in model.parameters()) / 1e6))
         # The FLOP counter cannot look into compiled code: compiled rows take their twin's.
         models.append(torch.compile(model) if row.compile else model)
@@ -706,6 +709,10 @@ def measure_network(rows: List[Candidate], settings: BenchmarkSettings,
             result['compile_s'] = (result['inference']['first_call_s']
                                    + result['training']['first_call_s'])
     del models
+    if any(row.compile for row in rows):
+        # The compiled models share code objects (``Prepared.forward``): without a reset the
+        # next network's would count against dynamo's recompile limit and could run eager.
+        torch._dynamo.reset()
     gc.collect()
     tested = [index for index, row in enumerate(rows)
               if row.measure_test and settings.test_clips > 0]
@@ -900,10 +907,11 @@ def _cpu_name() -> str:
 
 
 def _reference(rows: List[dict], network: str) -> Optional[dict]:
-    """The peer as users run it: torchvision's video model, else MMAction2's, float32."""
+    """The peer as users run it: torchvision's video model, else MMAction2's, float32,
+    eager."""
     plain_peers = [row for row in rows if row['network'] == network
                    and row['family'] != 'ours' and row['precision'] == 'float32'
-                   and row['layout'] == 'contiguous']
+                   and row['layout'] == 'contiguous' and not row['compiled']]
     for family in ('torchvision', 'mmaction2'):
         for row in plain_peers:
             if row['family'] == family and '2D' not in row['model']:
@@ -912,7 +920,8 @@ def _reference(rows: List[dict], network: str) -> Optional[dict]:
 
 
 def compare(rows: List[dict]) -> List[dict]:
-    """Each of our rows against the reference peer and the best peer of its precision."""
+    """Each of our rows against the reference peer and the best peer of its precision
+    (a compiled row against compiled peers, an eager one against eager peers)."""
     summary = []
     for row in rows:
         if row['family'] != 'ours':
@@ -920,7 +929,8 @@ def compare(rows: List[dict]) -> List[dict]:
         entry = dict(network=row['network'], model=row['model'], precision=row['precision'])
         reference = _reference(rows, row['network'])
         peers = [peer for peer in rows if peer['network'] == row['network']
-                 and peer['family'] != 'ours' and peer['precision'] == row['precision']]
+                 and peer['family'] != 'ours' and peer['precision'] == row['precision']
+                 and peer['compiled'] == row['compiled']]
         for mode in ('inference', 'training'):
             if reference is not None:
                 entry['reference'] = reference['model']

@@ -97,7 +97,8 @@ def conv_relu_on_cpu(conv: 'FoldableConv3d', x: torch.Tensor, weight: torch.Tens
     or bfloat16 (under CPU autocast, its dtype); returns None elsewhere.
     """
     if (_CONV_POINTWISE is None or x.device.type != 'cpu' or conv.padding_mode != 'zeros'
-            or records_grad(x, weight) or not x.is_contiguous(memory_format=torch.channels_last_3d)):
+            or records_grad(x, weight)
+            or not x.is_contiguous(memory_format=torch.channels_last_3d)):
         return None
     dtype = cpu_autocast_dtype() or x.dtype
     if dtype not in (torch.float32, torch.bfloat16):
@@ -299,8 +300,8 @@ class TemporalConv3d(FoldableConv3d):
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
-        if (records_grad(x, weight) and x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32
-                and cpu_autocast_dtype() is None
+        if (records_grad(x, weight) and x.device.type == 'cpu'
+                and x.dtype == weight.dtype == torch.float32 and cpu_autocast_dtype() is None
                 and x.is_contiguous(memory_format=torch.channels_last_3d)):
             return _TapwiseWeightGradConv.apply(x, weight, bias, self.stride[0],
                                                 self.padding[0])

@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
-from r21d_plugin.engine.benchmark import (FramewiseClassifier, _drop_stem_pool,
+from r21d_plugin.engine.benchmark import (BenchmarkSettings, FramewiseClassifier,
+                                          _drop_stem_pool, candidates_for, compare,
                                           interleaved_timings, mmaction_peer_cfg,
                                           torchvision_frames_peer, torchvision_video_peer)
 
@@ -84,6 +85,31 @@ def test_framewise_peer_is_frame_average():
     for layout in (torch.contiguous_format, torch.channels_last_3d):
         actual = FramewiseClassifier(net2d)(clip.contiguous(memory_format=layout))
         assert torch.allclose(actual, expected, atol=1e-6)
+
+
+def test_compiled_rows_are_compared_with_compiled_peers():
+    settings = BenchmarkSettings(compile=True, plain=False, pipeline=False)
+    compiled = {row.label: row.compile for row in candidates_for(settings, 'R(2+1)D')}
+    assert compiled == {
+        'ours': False, 'ours compiled': True, 'ours tv-mids': False,
+        'mmaction2 ResNet2Plus1d': False, 'mmaction2 ResNet2Plus1d compiled': True,
+        'torchvision r2plus1d_18': False, 'torchvision r2plus1d_18 compiled': True}
+
+    def row(model, family, compiled, clips_per_s):
+        figures = dict(clips_per_s=clips_per_s)
+        return dict(network='R3D', model=model, family=family, precision='float32',
+                    layout='contiguous', compiled=compiled, inference=figures,
+                    training=figures)
+
+    comparison = compare([
+        row('ours', 'ours', False, 2.0), row('ours compiled', 'ours', True, 3.0),
+        row('tv', 'torchvision', False, 1.0), row('tv compiled', 'torchvision', True, 4.0)])
+    eager, compiled_entry = comparison
+    assert (eager['inference_best_peer'], eager['inference_x_best_peer']) == ('tv', 2.0)
+    assert (compiled_entry['training_best_peer'],
+            compiled_entry['training_x_best_peer']) == ('tv compiled', 0.75)
+    # the reference stays the peer as users run it, eager
+    assert eager['reference'] == compiled_entry['reference'] == 'tv'
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:

@@ -4,26 +4,10 @@
 #
 #   bash tools/dist_train.sh CONFIG GPUS [tools/train.py arguments]
 #
-# Several machines: run it on each with NNODES, NODE_RANK (0..NNODES-1), MASTER_ADDR (the
-# address of node 0) and PORT set the same way everywhere. PYTHON picks the interpreter
-# (default: the repository's .venv if there is one, else `python`).
+# Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT (see tools/torchrun.sh).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [train.py arguments]" >&2
     exit 2
 fi
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${PYTHON:-}" ]; then
-    if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
-fi
-# The repository on PYTHONPATH, so the plugin imports even when it is not pip-installed.
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-exec "$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --master_port="$PORT" --nproc_per_node="$GPUS" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+exec bash "$(dirname "$0")/torchrun.sh" "$2" train.py "$1" --launcher pytorch "${@:3}"

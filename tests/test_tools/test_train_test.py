@@ -1,5 +1,5 @@
-"""tools/train.py, test.py, dist_train.sh, dist_test.sh and accuracy_vs_clips.py end to end
-on the tiny motion dataset, on CPU processes (gloo)."""
+"""tools/train.py, test.py, the dist_* and slurm_* launch scripts and accuracy_vs_clips.py end
+to end on the tiny motion dataset, on CPU processes (gloo); Slurm through an srun stand-in."""
 import os
 import re
 import socket
@@ -123,3 +123,37 @@ def test_dist_train_runs_two_cpu_processes(config, tmp_path):
     checkpoint = _load(tmp_path / 'epoch_1.pth')
     # 16 videos over 2 processes of batch 4: 2 iterations per epoch.
     assert checkpoint['meta']['iter'] == 2
+
+
+@pytest.mark.parametrize('script, tool_args', [
+    ('slurm_train.sh', ['CONFIG', '--launcher', 'slurm', '--amp']),
+    ('slurm_test.sh', ['CONFIG', 'CKPT', '--launcher', 'slurm', '--amp']),
+])
+@pytest.mark.parametrize('gpus_per_node, placement', [
+    ('4', ['--gres=gpu:4', '--ntasks=8', '--ntasks-per-node=4']),
+    ('0', ['--ntasks=8', '--ntasks-per-node=8']),  # CPU tasks: no --gres
+])
+def test_slurm_scripts_hand_srun_the_tool_and_placement(tmp_path, script, tool_args,
+                                                        gpus_per_node, placement):
+    """An ``srun`` stand-in on PATH records the command the scripts build."""
+    fake_srun = tmp_path / 'srun'
+    fake_srun.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_ARGS_FILE"\n')
+    fake_srun.chmod(0o755)
+    args = ['PART', 'JOB', 'CONFIG'] + (['CKPT'] if script == 'slurm_test.sh' else [])
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}", GPUS='8',
+               GPUS_PER_NODE=gpus_per_node, SRUN_ARGS='--time=10', PYTHON='py',
+               SRUN_ARGS_FILE=str(tmp_path / 'args'))
+    subprocess.run(['bash', f'tools/{script}', *args, '--amp'], cwd=REPO, env=env,
+                   check=True, timeout=30)
+    tool = 'train.py' if script == 'slurm_train.sh' else 'test.py'
+    assert (tmp_path / 'args').read_text().splitlines() == [
+        '-p', 'PART', '--job-name=JOB', *placement, '--cpus-per-task=5',
+        '--kill-on-bad-exit=1', '--time=10', 'py', '-u', str(REPO / 'tools' / tool),
+        *tool_args]
+
+
+def test_launch_scripts_refuse_missing_arguments():
+    for script in ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh'):
+        result = subprocess.run(['bash', f'tools/{script}', 'CONFIG'], cwd=REPO,
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and 'usage:' in result.stderr, script

@@ -112,6 +112,36 @@ def test_compiled_rows_are_compared_with_compiled_peers():
     assert eager['reference'] == compiled_entry['reference'] == 'tv'
 
 
+def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
+    """Compiled rows keep their twin's FLOPs and report compile time, and every network
+    compiles afresh: the models share code objects, so without dynamo's reset between
+    networks the next one would pass the recompile limit (set to 2 here, one network's
+    train and eval graphs) and silently run eager. aot_eager: no minutes of C++ codegen."""
+    import functools
+
+    import torch._dynamo
+
+    from r21d_plugin.engine import benchmark
+    monkeypatch.setattr(torch, 'compile',
+                        functools.partial(torch.compile, backend='aot_eager'))
+    monkeypatch.setattr(torch._dynamo.config, 'recompile_limit', 2)
+    monkeypatch.setattr(torch._dynamo.config, 'fail_on_recompile_limit_hit', True)
+    torch._dynamo.reset()
+    settings = BenchmarkSettings(
+        networks=('R3D', 'MC3'), depth=10, clip_len=4, crop_size=32, batch_size=2,
+        base_channels=4, num_classes=5, threads=1, plain=False, compile=True, peers=(),
+        warmup=1, iters=1, test_clips=0, pipeline=False)
+    result = benchmark.run_benchmark(settings, progress=False)
+    torch._dynamo.reset()
+    for network in settings.networks:
+        rows = {row['model']: row for row in result['rows'] if row['network'] == network}
+        assert rows['ours compiled']['compiled'] and not rows['ours']['compiled']
+        assert rows['ours compiled']['compile_s'] > 0
+        for mode in ('inference', 'training'):
+            assert (rows['ours compiled'][mode]['gflop_per_clip']
+                    == rows['ours'][mode]['gflop_per_clip'])
+
+
 def run_tool(*args: str) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, 'tools/benchmark.py', *args], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)

@@ -124,14 +124,13 @@ def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
     from r21d_plugin.engine import benchmark
     monkeypatch.setattr(torch, 'compile',
                         functools.partial(torch.compile, backend='aot_eager'))
-    monkeypatch.setattr(torch._dynamo.config, 'recompile_limit', 2)
-    monkeypatch.setattr(torch._dynamo.config, 'fail_on_recompile_limit_hit', True)
-    torch._dynamo.reset()
     settings = BenchmarkSettings(
         networks=('R3D', 'MC3'), depth=10, clip_len=4, crop_size=32, batch_size=2,
         base_channels=4, num_classes=5, threads=1, plain=False, compile=True, peers=(),
         warmup=1, iters=1, test_clips=0, pipeline=False)
-    result = benchmark.run_benchmark(settings, progress=False)
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=True):
+        result = benchmark.run_benchmark(settings, progress=False)
     torch._dynamo.reset()
     for network in settings.networks:
         rows = {row['model']: row for row in result['rows'] if row['network'] == network}

@@ -11,6 +11,7 @@ Fixes that live elsewhere, because they are install-time facts:
 * CPU distributed launching (mmengine always calls ``torch.cuda.set_device``) is handled
   in ``r21d_plugin.engine.launch``, which the tools use.
 """
+import glob
 import importlib.metadata
 import importlib.util
 import logging
@@ -192,12 +193,49 @@ def _skip_multimodal_with_transformers_5() -> None:
     dependency.WITH_MULTIMODAL = False
 
 
+#: Kept alive for the process: dropping a ``torch.library.Library`` removes its definitions.
+_torchvision_op_schemas = None
+
+
+def _declare_torchvision_ops_its_extension_cannot_load() -> None:
+    """Let torchvision import where its C extension cannot load beside the installed torch.
+
+    PyPI's torchvision wheels are CUDA builds: beside a CPU torch their ``_C`` extension does
+    not load, which torchvision tolerates everywhere but in ``_meta_registrations``, where
+    ``nms`` and ``qnms`` get fake kernels without the guard its other ops have, so ``import
+    torchvision`` fails ("operator torchvision::nms does not exist"), and with it every
+    mmengine ``Runner`` (its environment report imports torchvision). Only in that case
+    are those two schemas declared (no kernel: calling them still fails clearly); the video
+    models and transforms use no C op. Where the extension loads, or torchvision is absent
+    or already imported, nothing changes. torchvision itself is not imported here.
+    """
+    global _torchvision_op_schemas
+    if _torchvision_op_schemas is not None or 'torchvision' in sys.modules:
+        return
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return
+    extensions = glob.glob(os.path.join(spec.submodule_search_locations[0], '_C*.so'))
+    if not extensions:
+        return
+    import torch
+    try:
+        torch.ops.load_library(extensions[0])  # what torchvision's import does first
+        return
+    except OSError:
+        pass
+    _torchvision_op_schemas = torch.library.Library('torchvision', 'DEF')
+    for op in ('nms', 'qnms'):
+        _torchvision_op_schemas.define(
+            f'{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+
 def apply() -> None:
     """Apply every fix once; safe to call repeatedly."""
     global _applied
     if _applied:
         return
     _stub_missing_drn()
+    _declare_torchvision_ops_its_extension_cannot_load()
     _skip_multimodal_with_transformers_5()
     _allow_mmengine_checkpoints()
     _load_local_checkpoints_safely()

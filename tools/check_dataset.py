@@ -38,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from r21d_plugin.data.dataset_check import (check_dataset, format_report,
+    from r21d_plugin.data.prep.dataset_check import (check_dataset, format_report,
                                                 write_clean_annotation)
     checks = check_dataset(
         args.ann_file, args.data_root, workers=args.workers, rawframes=args.rawframes,

@@ -16,8 +16,8 @@ warnings.filterwarnings('ignore', category=DeprecationWarning)
 
 from mmengine.config import DictAction  # noqa: E402
 
-from r21d_plugin.data.motion_dataset import MOTION_DATASET_SIZES  # noqa: E402
-from r21d_plugin.engine.demo import DEMO_NETWORKS, run_demo  # noqa: E402
+from r21d_plugin.data.prep.motion_dataset import MOTION_DATASET_SIZES  # noqa: E402
+from r21d_plugin.demo import DEMO_NETWORKS, run_demo  # noqa: E402
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Optional, Tuple
 
-from r21d_plugin.data.flow_extraction import PAPER_FRAME_SIZE, extract_flow
+from r21d_plugin.data.prep.flow_extraction import PAPER_FRAME_SIZE, extract_flow
 
 
 def frame_size(text: str) -> Optional[Tuple[int, int]]:

@@ -8,7 +8,7 @@ same layout); OUT holds them under ``rgb.`` and ``flow.``, for
 """
 import argparse
 
-from r21d_plugin.models.two_stream import merge_stream_checkpoints
+from r21d_plugin.weights.stream_checkpoints import merge_stream_checkpoints
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -3,7 +3,7 @@
 # r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py.
 _base_ = ['./r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.clip_pipelines import with_clip_len
+from r21d_plugin.data.pipelines import with_clip_len
 
 test_pipeline = with_clip_len(_base_.test_pipeline, 32)
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -5,7 +5,7 @@
 # r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py.
 _base_ = ['./r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.clip_pipelines import with_three_crop
+from r21d_plugin.data.pipelines import with_three_crop
 
 test_pipeline = with_three_crop(_base_.test_pipeline, 128)
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -4,7 +4,7 @@
 # crop the RGB stream sees (LoadAlignedFlow); per-video softmax scores fused 0.5 / 0.5.
 _base_ = ['../_base_/default_runtime.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.two_stream_pipeline import two_stream_test_settings
+from r21d_plugin.data.pipelines import two_stream_test_settings
 
 model, test_dataloader, test_evaluator = two_stream_test_settings(
     '{{ fileDirname }}/../demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',

@@ -4,11 +4,11 @@
 # softmax scores are fused 0.5 / 0.5. One run reports rgb/*, flow/* and two_stream/*
 # clip@1, video@1, video@5 and mean class accuracy.
 #   python tools/test.py THIS_CONFIG TWO_STREAM_CKPT
-# with TWO_STREAM_CKPT from r21d_plugin.models.two_stream.merge_stream_checkpoints(rgb, flow),
+# with TWO_STREAM_CKPT from r21d_plugin.weights.stream_checkpoints.merge_stream_checkpoints(rgb, flow),
 # or set model.rgb_checkpoint / model.flow_checkpoint (see the README).
 _base_ = ['../_base_/default_runtime.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.two_stream_pipeline import two_stream_test_settings
+from r21d_plugin.data.pipelines import two_stream_test_settings
 
 model, test_dataloader, test_evaluator = two_stream_test_settings(
     '{{ fileDirname }}/../demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',

@@ -5,7 +5,7 @@
 # Train: python tools/train.py configs/two_stream/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py
 _base_ = ['../demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.two_stream_pipeline import flow_pipeline
+from r21d_plugin.data.pipelines import flow_pipeline
 
 model = dict(
     backbone=dict(in_channels=2),

@@ -6,7 +6,7 @@
 # One run reports rgb/*, flow/* and two_stream/* metrics.
 _base_ = ['../_base_/default_runtime.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.two_stream_pipeline import two_stream_test_settings
+from r21d_plugin.data.pipelines import two_stream_test_settings
 
 model, test_dataloader, test_evaluator = two_stream_test_settings(
     '{{ fileDirname }}/../ucf101/r2plus1d_sports1m-pretrained-r34_8xb4-32x1x1-8e_ucf101-split2-rgb.py',

@@ -797,7 +797,7 @@ def write_benchmark_videos(root: str, count: int, size: int, frames: int) -> str
     Made of the motion dataset's 32-frame scenes back to back: its generator draws motions
     that fit about 32 frames, while decoding costs need videos as long as real ones.
     """
-    from ..data.motion_dataset import (MOTION_CLASSES, render_clip, sample_motion_clip,
+    from ..data.prep.motion_dataset import (MOTION_CLASSES, render_clip, sample_motion_clip,
                                        video_rng, write_video)
 
     scene_frames = 32

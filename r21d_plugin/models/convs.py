@@ -5,25 +5,23 @@ downsamples (``strides_in_time``): a 2D conv never does, so an MCx or rMCx netwo
 paper's temporal sizes from its conv kinds alone. The spatiotemporal ResNet builder picks a
 kind per group by the names in ``CONV_KINDS``.
 
-All kinds share one constructor signature so the builder can treat them alike::
+All kinds share one keyword constructor so the builder can treat them alike::
 
-    Kind(in_channels, out_channels, spatial_kernel, temporal_kernel,
-         spatial_stride, temporal_stride, mid_channels, norm_cfg, act_cfg)
+    Kind(in_channels=..., out_channels=..., spatial_kernel=..., temporal_kernel=...,
+         spatial_stride=1, temporal_stride=1, mid_channels=None, norm_cfg=None, act_cfg=None)
 
-Every kind also answers ``forward_with_norm(x, norm, act=None)``: ``act(norm(conv(x)))``,
-computed as a single convolution when ``norm`` is a BatchNorm in eval mode (its running
-statistics and affine parameters folded into the conv's weight and bias, on the fly, so
-parameters and state dicts stay as they are and training is untouched), with a ReLU ``act``
-fused into that convolution in CPU inference.
+Every kind also answers ``forward_with_norm(x, norm, act=None)``: ``act(norm(conv(x)))``.
+These are the paper's definitions only; ``fast_paths`` may compute the same values faster
+(BatchNorm folded into the conv in eval, a fused ReLU, a tap-wise weight gradient), behind
+one switch, and steps aside to the plain computation written here whenever it does not apply.
 """
-from typing import Dict, Optional, Tuple, Type
+from typing import Dict, Optional, Type
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
-from torch.autograd.function import once_differentiable
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from . import fast_paths
 
 
 def factorized_mid_channels(in_channels: int, out_channels: int,
@@ -38,108 +36,23 @@ def factorized_mid_channels(in_channels: int, out_channels: int,
         d2 * in_channels + t * out_channels)
 
 
-def is_foldable_norm(norm: nn.Module) -> bool:
-    """Whether ``norm`` is a BatchNorm that normalises with fixed statistics (eval mode)."""
-    return (isinstance(norm, _BatchNorm) and not norm.training
-            and norm.running_var is not None)
-
-
-def fold_batch_norm(weight: torch.Tensor, bias: Optional[torch.Tensor],
-                    norm: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Weight and bias of one conv equal to ``conv`` followed by ``norm`` in eval mode.
-
-    Differentiable in the conv's and the norm's parameters, so it also serves frozen-norm
-    fine-tuning (``norm_eval``).
-    """
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if bias is not None:
-        shift = shift + bias * scale
-    if norm.bias is not None:
-        shift = shift + norm.bias
-    return weight * scale.reshape(-1, *([1] * (weight.dim() - 1))), shift
-
-
-def has_forward_hooks(module: nn.Module) -> bool:
-    """Whether anything observes ``module``'s calls (its own or global forward hooks)."""
-    return bool(module._forward_hooks or module._forward_pre_hooks
-                or nn.modules.module._global_forward_hooks
-                or nn.modules.module._global_forward_pre_hooks)
-
-
-def records_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether autograd records a conv of ``x`` with ``weight`` (so it needs a backward)."""
-    return torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-
-
-def cpu_autocast_dtype() -> Optional[torch.dtype]:
-    """The dtype CPU autocast computes in where it is on, else None."""
-    if hasattr(torch, 'get_autocast_dtype'):  # torch >= 2.4
-        return (torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled('cpu')
-                else None)
-    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
-
-
-# oneDNN's convolution with a fused element-wise post-op (what inductor emits on CPU).
-_CONV_POINTWISE = (getattr(torch.ops.mkldnn, '_convolution_pointwise', None)
-                   if torch.backends.mkldnn.is_available() else None)
-
-
-def conv_relu_on_cpu(conv: 'FoldableConv3d', x: torch.Tensor, weight: torch.Tensor,
-                     bias: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    """``relu(conv(x))`` with ``conv``'s geometry as one oneDNN call, where that applies.
-
-    The ReLU runs as the convolution's post-op, so the output is written once instead of
-    being read and written again: the ReLUs were 15% of R(2+1)D-18's bfloat16 inference on
-    CPU. Applies in CPU inference (the fused op has no backward) on NDHWC inputs in float32
-    or bfloat16 (under CPU autocast, its dtype); returns None elsewhere.
-    """
-    if (_CONV_POINTWISE is None or x.device.type != 'cpu' or conv.padding_mode != 'zeros'
-            or records_grad(x, weight)
-            or not x.is_contiguous(memory_format=torch.channels_last_3d)):
-        return None
-    dtype = cpu_autocast_dtype() or x.dtype
-    if dtype not in (torch.float32, torch.bfloat16):
-        return None
-    conv._check_input(x)
-    return _CONV_POINTWISE(
-        x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype),
-        list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups, 'relu', [],
-        '')
-
-
 class FoldableConv3d(nn.Conv3d):
-    """An ``nn.Conv3d`` that can absorb the eval-mode BatchNorm after it.
+    """An ``nn.Conv3d`` that also computes ``act(norm(conv(x)))`` as one step.
 
-    Folding scales the weight instead of the output: it pays where the output is the larger
-    tensor (early layers, large inputs), so it is used only there; elsewhere the norm runs as
-    usual. It steps aside whenever a forward hook observes the conv or the norm (feature
-    extractors, hook-based FLOP counters see the plain path). Nothing is cached, so weights
-    changed in any way (optimizers, loaders, EMA updates through ``.data``) are always seen.
-    ``fold_norm`` (default True) turns folding off, e.g. to compare with the plain path.
-    A folded conv followed by a plain ``nn.ReLU`` runs with the ReLU fused in
-    (``conv_relu_on_cpu``) in CPU inference.
+    ``forward_with_norm`` lets ``fast_paths`` fold an eval-mode BatchNorm into the conv (and
+    fuse a ReLU in CPU inference) and otherwise runs the three modules in turn.
+    ``fold_norm`` (default True; the backbone's ``fold_bn``) turns folding off for this conv.
     """
 
     fold_norm = True
 
     def forward_with_norm(self, x: torch.Tensor, norm: nn.Module,
                           act: Optional[nn.Module] = None) -> torch.Tensor:
-        """``act(norm(self(x)))`` (no ``act``: ``norm(self(x))``); one conv with folded
-        weights when the norm allows it."""
-        if (self.fold_norm and is_foldable_norm(norm) and not has_forward_hooks(self)
-                and not has_forward_hooks(norm)
-                and self.weight.numel() < self._output_numel(x)):
-            weight, bias = fold_batch_norm(self.weight, self.bias, norm)
-            if type(act) is nn.ReLU and not has_forward_hooks(act):
-                fused = conv_relu_on_cpu(self, x, weight, bias)
-                if fused is not None:
-                    return fused
-            out = self._conv_forward(x, weight, bias)
-        else:
-            out = norm(self(x))
+        """``act(norm(self(x)))`` (no ``act``: ``norm(self(x))``)."""
+        fast = fast_paths.conv_norm_act(self, x, norm, act)
+        if fast is not None:
+            return fast
+        out = norm(self(x))
         return out if act is None else act(out)
 
     def _check_input(self, x: torch.Tensor) -> None:
@@ -149,11 +62,6 @@ class FoldableConv3d(nn.Conv3d):
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
         self._check_input(x)
         return super()._conv_forward(x, weight, bias)
-
-    def _output_numel(self, x: torch.Tensor) -> int:
-        """About how many values the conv outputs (its padding keeps sizes over strides)."""
-        strides = self.stride[0] * self.stride[1] * self.stride[2]
-        return x.numel() // x.shape[1] * self.out_channels // strides
 
 
 class FullConv3d(FoldableConv3d):
@@ -225,71 +133,11 @@ class CollapsingConv3d(FoldableConv3d):
                 f'clip_len={x.shape[2]}.')
 
 
-def temporal_weight_grad(grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                         stride: int, padding: int) -> torch.Tensor:
-    """The weight gradient of a t x 1 x 1 convolution, one batched matmul per temporal tap.
-
-    Tap ``k`` pairs output frame ``i`` with input frame ``i * stride + k - padding``; on
-    NDHWC tensors both sides are views of ``(N, frames * H * W, C)`` rows (a copy only for
-    the strided input of a temporally strided conv), so each tap is a matmul over all
-    frames and pixels of a clip, summed over the batch.
-    """
-    batch, out_channels, out_frames = grad_out.shape[:3]
-    in_channels, in_frames = x.shape[1:3]
-    grad_rows = grad_out.permute(0, 2, 3, 4, 1)  # views: (N, T, H, W, C)
-    x_rows = x.permute(0, 2, 3, 4, 1)
-    grad_weight = torch.zeros_like(weight)
-    for tap in range(weight.shape[2]):
-        shift = tap - padding
-        # The output frames whose input frame for this tap lies inside the clip.
-        first = max(0, -(shift // stride))
-        end = min(out_frames, (in_frames - 1 - shift) // stride + 1)
-        if end <= first:
-            continue
-        grads = grad_rows[:, first:end].reshape(batch, -1, out_channels)
-        inputs = x_rows[:, first * stride + shift:(end - 1) * stride + shift + 1:stride]
-        grad_weight[:, :, tap, 0, 0] = torch.bmm(
-            grads.transpose(1, 2), inputs.reshape(batch, -1, in_channels)).sum(0)
-    return grad_weight
-
-
-class _TapwiseWeightGradConv(torch.autograd.Function):
-    """A t x 1 x 1 conv whose backward computes the weight gradient tap by tap."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                stride: int, padding: int) -> torch.Tensor:
-        ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.padding = stride, padding
-        return F.conv3d(x, weight, bias, (stride, 1, 1), (padding, 0, 0))
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out: torch.Tensor):
-        x, weight = ctx.saved_tensors
-        grad_out = grad_out.contiguous(memory_format=torch.channels_last_3d)
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(
-                grad_out, x, weight, None, (ctx.stride, 1, 1), (ctx.padding, 0, 0),
-                (1, 1, 1), False, (0, 0, 0), 1, (True, False, False))[0]
-        if ctx.needs_input_grad[1]:
-            grad_weight = temporal_weight_grad(grad_out, x, weight, ctx.stride, ctx.padding)
-        if ctx.needs_input_grad[2]:
-            grad_bias = grad_out.sum(dim=(0, 2, 3, 4))
-        return grad_x, grad_weight, grad_bias, None, None
-
-
 class TemporalConv3d(FoldableConv3d):
     """The t x 1 x 1 convolution of a (2+1)D conv (padding t // 2, no bias).
 
-    On CPU in float32 with NDHWC activations, its weight gradient is computed as one batched
-    matmul per temporal tap (``temporal_weight_grad``): oneDNN's weight-gradient kernel for
-    this shape runs at about half the speed of the forward (R(2+1)D-18's conv2_x, batch 4:
-    89 ms against 41 ms; tap-wise 59 ms), and this conv's backward was R(2+1)D's second
-    largest cost in training. Same values to float32 rounding; elsewhere (CUDA, autocast,
-    where oneDNN's bfloat16 kernel is the faster, contiguous inputs, no grad) it is a plain
-    ``nn.Conv3d``. The fast backward is once-differentiable (no double backward).
+    In CPU float32 training ``fast_paths.tapwise_temporal_conv`` computes its weight
+    gradient tap by tap; everywhere else it is a plain ``nn.Conv3d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, temporal_kernel: int,
@@ -300,12 +148,8 @@ class TemporalConv3d(FoldableConv3d):
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
-        if (records_grad(x, weight) and x.device.type == 'cpu'
-                and x.dtype == weight.dtype == torch.float32 and cpu_autocast_dtype() is None
-                and x.is_contiguous(memory_format=torch.channels_last_3d)):
-            return _TapwiseWeightGradConv.apply(x, weight, bias, self.stride[0],
-                                                self.padding[0])
-        return super()._conv_forward(x, weight, bias)
+        fast = fast_paths.tapwise_temporal_conv(self, x, weight, bias)
+        return fast if fast is not None else super()._conv_forward(x, weight, bias)
 
 
 class Conv2Plus1d(nn.Module):

@@ -2,12 +2,12 @@
 separately, whose per-video softmax scores are averaged, ``alpha * rgb + (1 - alpha) * flow``.
 """
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import CheckpointLoader, load_checkpoint
+from mmengine.runner.checkpoint import load_checkpoint
 
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
@@ -171,25 +171,3 @@ def _scores_of(name: str, sample) -> Tuple[torch.Tensor, torch.Tensor]:
 def fuse_scores(rgb: torch.Tensor, flow: torch.Tensor, alpha: float) -> torch.Tensor:
     """Late fusion of softmax scores: ``alpha * rgb + (1 - alpha) * flow``."""
     return alpha * rgb + (1.0 - alpha) * flow
-
-
-def merge_stream_checkpoints(rgb_checkpoint: str, flow_checkpoint: str,
-                             out_file: str) -> Dict[str, Sequence[str]]:
-    """Write one ``TwoStreamRecognizer`` checkpoint from the two streams' own checkpoints.
-
-    ``tools/test.py CONFIG CHECKPOINT`` takes one checkpoint; this one holds the RGB
-    recognizer's weights under ``rgb.`` and the flow recognizer's under ``flow.``.
-
-    Returns:
-        dict: stream name -> the keys taken from its checkpoint.
-    """
-    state_dict, taken = OrderedDict(), {}
-    for name, path in zip(STREAMS, (rgb_checkpoint, flow_checkpoint)):
-        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        stream_state = checkpoint.get('state_dict', checkpoint)
-        taken[name] = list(stream_state)
-        state_dict.update((f'{name}.{key}', value) for key, value in stream_state.items())
-    torch.save(dict(state_dict=state_dict,
-                    meta=dict(rgb_checkpoint=rgb_checkpoint,
-                              flow_checkpoint=flow_checkpoint)), out_file)
-    return taken

@@ -11,7 +11,7 @@ from mmaction.registry import MODELS, TRANSFORMS
 from r21d_plugin.data.flow import (FARNEBACK_PARAMS, FLOW_MEAN, FLOW_QUANT_BOUND, FLOW_STD,
                                    dequantize_flow, farneback_flow, frames_to_flow,
                                    quantize_flow)
-from r21d_plugin.data.two_stream_pipeline import flow_pipeline, two_stream_pipeline
+from r21d_plugin.data.pipelines import flow_pipeline, two_stream_pipeline
 
 init_default_scope('mmaction')
 

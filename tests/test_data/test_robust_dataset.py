@@ -12,7 +12,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
-from broken_media import make_broken, write_annotation, write_frames, write_video
+from helpers import make_broken, write_annotation, write_frames, write_video
 from mmaction.registry import DATASETS
 from r21d_plugin.data.robust import AnnotationError, BadSampleError, SkipLimitError
 

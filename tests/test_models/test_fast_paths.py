@@ -9,8 +9,9 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
-from r21d_plugin.models import CONV_KINDS, convs
-from r21d_plugin.models.convs import TemporalConv3d, fold_batch_norm
+from r21d_plugin.models import CONV_KINDS, fast_paths
+from r21d_plugin.models.convs import TemporalConv3d
+from r21d_plugin.models.fast_paths import fold_batch_norm
 from r21d_plugin.models.resnet import ConvNormAct
 
 init_default_scope('mmaction')
@@ -56,22 +57,22 @@ def fold_calls(monkeypatch):
         calls.append(1)
         return fold_batch_norm(*args)
 
-    monkeypatch.setattr(convs, 'fold_batch_norm', counting)
+    monkeypatch.setattr(fast_paths, 'fold_batch_norm', counting)
     return calls
 
 
 @pytest.fixture
 def fused_relu_dtypes(monkeypatch):
     """The compute dtype of every conv that ran with its ReLU fused in."""
-    assert convs._CONV_POINTWISE is not None, 'this torch build lacks oneDNN conv fusion'
+    assert fast_paths._CONV_POINTWISE is not None, 'this torch build lacks oneDNN conv fusion'
     dtypes = []
 
     def recording(x, *args):
         dtypes.append(x.dtype)
         return fused(x, *args)
 
-    fused = convs._CONV_POINTWISE
-    monkeypatch.setattr(convs, '_CONV_POINTWISE', recording)
+    fused = fast_paths._CONV_POINTWISE
+    monkeypatch.setattr(fast_paths, '_CONV_POINTWISE', recording)
     return dtypes
 
 
@@ -267,8 +268,11 @@ def test_bfloat16_compute_dtype(fused_relu_dtypes):
     x = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
         reference, out = plain.eval()(x), bf16.eval()(x)
-    # the ReLUs fused into folded convs compute in autocast's dtype too
-    assert fused_relu_dtypes and set(fused_relu_dtypes) == {torch.bfloat16}
+    if torch.bfloat16 in fast_paths._FUSED_DTYPES:
+        # the ReLUs fused into folded convs compute in autocast's dtype too
+        assert fused_relu_dtypes and set(fused_relu_dtypes) == {torch.bfloat16}
+    else:  # this CPU's oneDNN has no bfloat16 kernels: the plain path computes in bfloat16
+        assert not fused_relu_dtypes
     assert out.dtype == torch.float32
     assert_close(out, reference, tol=5e-2)  # bfloat16 keeps 8 bits of mantissa
     bf16.train()(x).sum().backward()
@@ -298,3 +302,44 @@ def test_folding_rounds_like_float32_itself(fold_calls):
     assert fold_calls
     assert fast_error <= 4 * plain_error
     assert fast_error <= 1e-5 * expected.abs().max()
+
+
+def test_one_switch_turns_every_fast_path_off(fold_calls, fused_relu_dtypes):
+    plain, fast = twin_backbones('R(2+1)D')
+    x = torch.randn(2, 3, 4, 32, 32)
+    with fast_paths.plain_paths():
+        assert not fast_paths.fast_paths_active()
+        with torch.no_grad():
+            out = fast.eval()(x)
+        conv = TemporalConv3d(4, 6, 3).to(memory_format=torch.channels_last_3d)
+        clip = torch.randn(2, 4, 4, 3, 3).contiguous(memory_format=torch.channels_last_3d)
+        assert type(conv(clip).grad_fn).__name__ == 'ConvolutionBackward0'
+    assert fast_paths.fast_paths_active()  # the block restores the switch
+    assert not fold_calls and not fused_relu_dtypes
+    with torch.no_grad():
+        assert_close(out, plain.eval()(x))
+
+
+def test_missing_private_torch_apis_fall_back_to_the_plain_path(monkeypatch, fold_calls):
+    """A future torch without the private ops or hook tables still runs, the plain way."""
+    monkeypatch.setattr(fast_paths, '_CONV_POINTWISE', None)
+    monkeypatch.setattr(fast_paths, '_CONV_BACKWARD', None)
+    monkeypatch.setattr(fast_paths, '_GLOBAL_HOOKS', None)
+    plain, fast = twin_backbones('R(2+1)D')
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        assert_close(fast.eval()(x), plain.eval()(x))
+    assert not fold_calls  # hooks cannot be ruled out, so nothing folds
+    fast.train()
+    x_fast = x.clone().contiguous(memory_format=torch.channels_last_3d).requires_grad_()
+    fast(x_fast).sum().backward()  # training without the tap-wise gradient
+    assert x_fast.grad is not None
+
+
+def test_fast_paths_step_aside_while_a_graph_is_traced(fold_calls, fused_relu_dtypes):
+    _, fast = twin_backbones('R(2+1)D')
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        traced = torch.jit.trace(fast.eval(), x, check_trace=False)  # no eager re-run
+    assert not fold_calls and not fused_relu_dtypes
+    assert 'mkldnn' not in str(traced.inlined_graph)

@@ -15,7 +15,7 @@ from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from r21d_plugin.data.flow import FLOW_MEAN, FLOW_STD
 from r21d_plugin.engine.runs import make_test_config, run_test
-from r21d_plugin.models.two_stream import merge_stream_checkpoints
+from r21d_plugin.weights.stream_checkpoints import merge_stream_checkpoints
 
 init_default_scope('mmaction')
 

@@ -4,11 +4,11 @@ import sys
 from pathlib import Path
 
 import r21d_plugin  # noqa: F401
-from r21d_plugin.data.dataset_check import check_dataset, map_isolated
+from r21d_plugin.data.prep.dataset_check import check_dataset
+from r21d_plugin.data.prep.isolated_pool import map_isolated
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tests' / 'test_data'))
-from broken_media import make_broken, write_annotation, write_frames, write_video  # noqa: E402
+from helpers import make_broken, write_annotation, write_frames, write_video  # noqa: E402
 
 sys.path.insert(0, str(REPO / 'tools'))
 import check_dataset as check_dataset_tool  # noqa: E402

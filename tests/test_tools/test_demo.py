@@ -1,5 +1,5 @@
 """tools/demo.py's pipeline at the tiny size: generate, train, 10-clip test, table, plot."""
-from r21d_plugin.engine.demo import format_table, run_demo
+from r21d_plugin.demo import format_table, run_demo
 
 
 def test_demo_smoke_run_prints_the_table(tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Shared source models: the R(2+1)D-34 is built once per session."""
 import pytest
-from source_models import ig65m_r2plus1d_34
+from helpers import ig65m_r2plus1d_34
 
 
 @pytest.fixture(scope='session')

@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from source_models import write_python2_pickle
+from helpers import write_python2_pickle
 
 from r21d_plugin.weights import ConversionError
 from r21d_plugin.weights.caffe2_source import load_blobs

@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.runner import Runner
-from source_models import pretrained_config, torchvision_model
+from helpers import pretrained_config, torchvision_model
 
 from r21d_plugin.weights import convert_checkpoint
 

@@ -1,7 +1,7 @@
 """Exactness: a missing, extra or mis-shaped tensor fails, naming the offending keys."""
 import pytest
 import torch
-from source_models import torchvision_model
+from helpers import torchvision_model
 
 from r21d_plugin.weights import ConversionError, convert_state_dict
 

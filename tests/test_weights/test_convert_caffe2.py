@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from mmaction.registry import MODELS
-from source_models import config_model, logits, torchvision_model, write_python2_pickle
+from helpers import config_model, logits, torchvision_model, write_python2_pickle
 
 from r21d_plugin import paper_backbone
 from r21d_plugin.weights import ConversionError, convert_checkpoint, convert_state_dict

@@ -4,7 +4,7 @@ import hashlib
 import pytest
 import torch
 from mmengine.runner import load_checkpoint
-from source_models import config_model, logits, torchvision_model
+from helpers import config_model, logits, torchvision_model
 
 from r21d_plugin.weights import ConversionError, convert_checkpoint
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 from mmengine.runner import load_checkpoint
-from source_models import config_model, logits
+from helpers import config_model, logits
 
 from r21d_plugin.weights import ConversionError, convert_checkpoint, convert_state_dict
 

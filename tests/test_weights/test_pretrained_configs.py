@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 from mmaction.registry import MODELS
-from source_models import CONFIG_DIR, pretrained_config
+from helpers import CONFIG_DIR, pretrained_config
 
 from r21d_plugin.weights import NetworkSpec
 from r21d_plugin.weights.layout import arch_group_convs

@@ -7,7 +7,7 @@ Example:
 """
 import argparse
 
-from r21d_plugin.data.motion_dataset import (MOTION_DATASET_SIZES, SPLITS,
+from r21d_plugin.data.prep.motion_dataset import (MOTION_DATASET_SIZES, SPLITS,
                                              generate_motion_dataset)
 
 

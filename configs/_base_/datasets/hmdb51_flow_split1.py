@@ -5,7 +5,7 @@
 # channels, flow normalisation). Offline flow: tools/extract_flow.py (configs/two_stream).
 _base_ = ['./hmdb51_rgb_split1.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.two_stream_pipeline import flow_pipeline
+from r21d_plugin.data.pipelines import flow_pipeline
 
 train_pipeline = flow_pipeline(_base_.train_pipeline)
 val_pipeline = flow_pipeline(_base_.val_pipeline)

@@ -1,7 +1,7 @@
 # Kinetics-400 RGB with 24-frame clips: the base recipe, every clip 24 frames long.
 _base_ = ['./kinetics400_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.clip_pipelines import with_clip_len
+from r21d_plugin.data.pipelines import with_clip_len
 
 clip_len = 24
 train_pipeline = with_clip_len(_base_.train_pipeline, clip_len)

@@ -5,7 +5,7 @@
 # Annotations: tools/data/sports1m/build_annotations.py (README, "Data preparation").
 _base_ = ['./kinetics400_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
-from r21d_plugin.data.clip_pipelines import with_num_clips
+from r21d_plugin.data.pipelines import with_num_clips
 
 data_root = 'data/sports1m/videos'
 data_root_val = data_root

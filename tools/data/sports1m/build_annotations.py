@@ -16,7 +16,7 @@ sports1m_{train,test}_missing.txt for listed videos not found under --video-dir.
 import argparse
 import sys
 
-from r21d_plugin.data.sports1m import (MULTI_LABEL_RULES, Sports1MFormatError,
+from r21d_plugin.data.prep.sports1m import (MULTI_LABEL_RULES, Sports1MFormatError,
                                        build_annotations)
 
 

@@ -1,8 +1,8 @@
 """Pipelines with other clips, as the configs derive them from their bases."""
 import pytest
 
-from r21d_plugin.data.clip_pipelines import with_clip_len, with_num_clips, with_three_crop
-from r21d_plugin.data.two_stream_pipeline import flow_pipeline
+from r21d_plugin.data.pipelines import with_clip_len, with_num_clips, with_three_crop
+from r21d_plugin.data.pipelines import flow_pipeline
 
 RGB = [
     dict(type='DecordInit'),

@@ -1,8 +1,10 @@
-"""Data pipelines of the flow stream and of the two-stream test, derived from an RGB one.
+"""Pipelines derived from a base config's pipelines: other clips or crops, flow, two streams.
 
-Configs call these on their RGB dataset base's pipelines, so the frames, crops and clip
-positions stay those of the RGB recipe:
+Configs call these on their base's pipelines (``_base_.train_pipeline`` ...), so a variant
+restates only what differs and keeps every other step of the base recipe:
 
+* ``with_clip_len`` / ``with_num_clips`` / ``with_three_crop``: other clip lengths, numbers
+  of test clips, or three crops.
 * ``flow_pipeline``: each clip draws L+1 frames, goes through the RGB resize / crop / flip,
   then ``FarnebackFlow`` turns it into L flow frames (the paper's on-the-fly flow).
 * ``two_stream_pipeline``: the same, but ``FarnebackFlow(keep_rgb=True)`` keeps the first L
@@ -13,13 +15,67 @@ positions stay those of the RGB recipe:
   same frames, crop and flip), and the clips keep their L frames.
 """
 from typing import List, Optional, Sequence, Tuple
-
-#: Input key of the flow clips in a two-stream sample (``TwoStreamRecognizer`` default).
-FLOW_INPUTS_KEY = 'flow_imgs'
+#: ``PackActionInputs``' default meta keys (mmaction2 1.2).
+PACK_META_KEYS = ('img_shape', 'img_key', 'video_id', 'timestamp')
 
 
 def _step_type(step: dict) -> str:
     return step['type'] if isinstance(step['type'], str) else step['type'].__name__
+
+
+def _with_sampler(pipeline: Sequence[dict], **changes) -> List[dict]:
+    types = [_step_type(step) for step in pipeline]
+    if types.count('SampleFrames') != 1:
+        raise ValueError(f'expected one SampleFrames step in the pipeline, found '
+                         f'{types.count("SampleFrames")}: {types}')
+    return [dict(step, **changes) if step_type == 'SampleFrames' else dict(step)
+            for step, step_type in zip(pipeline, types)]
+
+
+def with_clip_len(pipeline: Sequence[dict], clip_len: int) -> List[dict]:
+    """The pipeline with clips of ``clip_len`` frames as the model sees them.
+
+    ``SampleFrames`` draws ``clip_len`` consecutive frames, or ``clip_len + 1`` when the
+    pipeline computes flow on the fly (``FarnebackFlow``: L+1 frames give L flow frames).
+    """
+    if isinstance(clip_len, bool) or not isinstance(clip_len, int) or clip_len < 1:
+        raise ValueError(f'clip_len must be a positive integer, got {clip_len!r}')
+    on_the_fly_flow = any(_step_type(step) == 'FarnebackFlow' for step in pipeline)
+    return _with_sampler(pipeline, clip_len=clip_len + int(on_the_fly_flow))
+
+
+def with_num_clips(pipeline: Sequence[dict], num_clips: int) -> List[dict]:
+    """The pipeline drawing ``num_clips`` clips per video (uniformly spaced in test mode)."""
+    if isinstance(num_clips, bool) or not isinstance(num_clips, int) or num_clips < 1:
+        raise ValueError(f'num_clips must be a positive integer, got {num_clips!r}')
+    return _with_sampler(pipeline, num_clips=num_clips)
+
+
+def with_three_crop(pipeline: Sequence[dict], crop_size: int) -> List[dict]:
+    """A test pipeline taking three square crops per clip instead of one center crop.
+
+    MMAction2's ``ThreeCrop`` takes the left, center and right (or top, center, bottom)
+    ``crop_size`` squares, so ``crop_size`` must be the short side of the resized frames
+    (128 after the paper's 128x171 resize). ``PackActionInputs`` keeps ``num_clips`` in the
+    metainfo, so ``MultiClipRecognizer3D`` averages each clip's crops into its clip score.
+    """
+    types = [_step_type(step) for step in pipeline]
+    if types.count('CenterCrop') != 1 or types.count('PackActionInputs') != 1:
+        raise ValueError(f'expected one CenterCrop and one PackActionInputs step, got {types}')
+    steps = []
+    for step, step_type in zip(pipeline, types):
+        step = dict(step)
+        if step_type == 'CenterCrop':
+            step = dict(type='ThreeCrop', crop_size=crop_size)
+        elif step_type == 'PackActionInputs':
+            meta_keys = tuple(step.get('meta_keys', PACK_META_KEYS))
+            if 'num_clips' not in meta_keys:
+                step['meta_keys'] = meta_keys + ('num_clips', )
+        steps.append(step)
+    return steps
+
+#: Input key of the flow clips in a two-stream sample (``TwoStreamRecognizer`` default).
+FLOW_INPUTS_KEY = 'flow_imgs'
 
 
 def _with_flow(rgb_pipeline: Sequence[dict], keep_rgb: bool,
@@ -100,7 +156,7 @@ def two_stream_test_settings(rgb_config: str,
         rgb_config, flow_config (str): the single-stream experiment configs.
         rgb_checkpoint, flow_checkpoint (str, optional): the streams' own checkpoints
             (else give ``tools/test.py`` a merged one, see
-            ``r21d_plugin.models.two_stream.merge_stream_checkpoints``).
+            ``r21d_plugin.weights.stream_checkpoints.merge_stream_checkpoints``).
         fusion_alpha (float): weight of the RGB scores.
         flow_root, video_root (str, optional): test on offline flow (``two_stream_pipeline``).
     """

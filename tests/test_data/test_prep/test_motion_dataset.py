@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from r21d_plugin.data.motion_dataset import (MOTION_CLASSES, ensure_motion_dataset,
+from r21d_plugin.data.prep.motion_dataset import (MOTION_CLASSES, ensure_motion_dataset,
                                              generate_motion_dataset, render_clip,
                                              sample_motion_clip, video_rng)
 
-TOOL = Path(__file__).resolve().parents[2] / 'tools/data/generate_motion_dataset.py'
+TOOL = Path(__file__).resolve().parents[3] / 'tools/data/generate_motion_dataset.py'
 
 
 def _clip(label, index=0, frame_size=32, num_frames=16, seed=0):

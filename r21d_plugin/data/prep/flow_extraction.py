@@ -27,8 +27,8 @@ import cv2
 import mmcv
 from tqdm import tqdm
 
-from .dataset_check import map_isolated
-from .flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
+from .isolated_pool import map_isolated
+from ..flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
 FLOW_FILENAME_TMPL = '{}_{:05d}.{}'

@@ -11,12 +11,12 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.fileio import load
 
-from ..data.motion_dataset import SPLITS, ensure_motion_dataset
-from ..evaluation import (accuracy_vs_num_clips, clip_scores_from_dump,
+from .data.prep.motion_dataset import SPLITS, ensure_motion_dataset
+from .evaluation import (accuracy_vs_num_clips, clip_scores_from_dump,
                           plot_accuracy_vs_num_clips)
-from .runs import make_test_config, make_train_config, run_test, run_train
+from .engine.runs import make_test_config, make_train_config, run_test, run_train
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs' / 'demo'
+CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'demo'
 #: (paper name, config) from frame-order-blind to fully spatiotemporal.
 DEMO_NETWORKS = (
     ('f-R2D', 'fr2d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),

@@ -10,9 +10,9 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from mmaction.registry import DATASETS, TRANSFORMS
-from r21d_plugin.data import flow_extraction
+from r21d_plugin.data.prep import flow_extraction
 from r21d_plugin.data.flow import FLOW_QUANT_BOUND, dequantize_flow, frames_to_flow
-from r21d_plugin.data.flow_extraction import extract_flow, read_annotation
+from r21d_plugin.data.prep.flow_extraction import extract_flow, read_annotation
 
 init_default_scope('mmaction')
 

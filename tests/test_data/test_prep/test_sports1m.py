@@ -11,11 +11,11 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from mmaction.registry import DATASETS
-from r21d_plugin.data.sports1m import (NUM_CLASSES, Sports1MFormatError, annotation_lines,
+from r21d_plugin.data.prep.sports1m import (NUM_CLASSES, Sports1MFormatError, annotation_lines,
                                        build_annotations, index_videos, merge_repeated,
                                        read_labels, read_partition, youtube_id)
 
-TOOL = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'data', 'sports1m',
+TOOL = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'data', 'sports1m',
                     'build_annotations.py')
 
 # In the format of original/{train,test}_partition.txt: "<URL> <labels>".

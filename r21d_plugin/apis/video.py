@@ -1,0 +1,191 @@
+"""Videos as streams of clips: the window rule and bounded-memory decoding.
+
+The use side (prediction, timelines, feature extraction) reads a video once, front to back,
+in chunks, and yields the clips of consecutive windows; only the frames that a window still
+needs are kept, so memory does not grow with the video's length.
+
+**The window rule.** A window is ``span = (clip_len - 1) * frame_interval + 1`` source
+frames starting at frame ``start``; its clip is the frames ``start + i * frame_interval``,
+``i = 0 .. clip_len - 1``. Windows start at ``0, stride, 2 * stride, ...`` as long as the
+whole window lies inside the video: ``(num_frames - span) // stride + 1`` windows, so the
+last ``(num_frames - span) % stride`` frames fall in no window start. A video shorter than
+one window gives exactly one window at frame 0 whose frame indices wrap around (``index %
+num_frames``), as MMAction2's ``SampleFrames`` fills short videos at test time (its default
+``out_of_bound_opt='loop'``).
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+#: Frames decoded per decoder call.
+DECODE_CHUNK = 64
+
+#: A video file's path, or its frames already in memory (``T x H x W x 3`` uint8, RGB).
+VideoSource = Union[str, np.ndarray]
+
+
+class VideoReadError(RuntimeError):
+    """A video that cannot be read; the message names the file and the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f'{source}: {reason}')
+        self.source, self.reason = source, reason
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the use side reports about a video: its name, length, frame rate and size."""
+
+    name: str
+    num_frames: int
+    fps: float
+    height: int
+    width: int
+
+
+def window_span(clip_len: int, frame_interval: int = 1) -> int:
+    """How many source frames one window covers."""
+    return (clip_len - 1) * frame_interval + 1
+
+
+def window_starts(num_frames: int, clip_len: int, stride: int,
+                  frame_interval: int = 1) -> List[int]:
+    """The first source frame of every window (the window rule in the module docstring)."""
+    if clip_len < 1 or stride < 1 or frame_interval < 1:
+        raise ValueError(f'clip_len, stride and frame_interval must be positive, got '
+                         f'{clip_len}, {stride}, {frame_interval}')
+    if num_frames < 1:
+        return []
+    span = window_span(clip_len, frame_interval)
+    if num_frames < span:
+        return [0]
+    return list(range(0, num_frames - span + 1, stride))
+
+
+def window_frames(start: int, num_frames: int, clip_len: int,
+                  frame_interval: int = 1) -> np.ndarray:
+    """The source frame indices of the window starting at ``start`` (wrapping if short)."""
+    return (start + np.arange(clip_len) * frame_interval) % num_frames
+
+
+class _FrameArray:
+    """Frames already in memory, read like a decoder."""
+
+    def __init__(self, frames: np.ndarray, name: str, fps: float) -> None:
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise VideoReadError(name, f'frames in memory must be a T x H x W x 3 uint8 array '
+                                       f'(RGB), got {frames.dtype} {tuple(frames.shape)}')
+        self.frames, self.fps = frames, fps
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        return self.frames[np.asarray(indices, dtype=np.int64)]
+
+
+class _DecordVideo:
+    """A video file through decord, read in index order (what decord seeks fastest)."""
+
+    def __init__(self, path: str) -> None:
+        import decord
+
+        if not osp.exists(path):
+            raise VideoReadError(path, 'no such file')
+        if osp.isdir(path):
+            raise VideoReadError(path, 'is a folder, not a video file')
+        if osp.getsize(path) == 0:
+            raise VideoReadError(path, 'empty file (0 bytes)')
+        try:
+            self.reader = decord.VideoReader(path, num_threads=1)
+        except Exception as exc:  # decord raises its own error types, or RuntimeError
+            raise VideoReadError(path, f'not a readable video ({_first_line(exc)})') from None
+        self.path = path
+        self.fps = float(self.reader.get_avg_fps() or 0.0)
+        if len(self.reader) == 0:
+            raise VideoReadError(path, 'the video stream has no frames')
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        try:
+            return self.reader.get_batch(list(indices)).asnumpy()
+        except Exception as exc:
+            raise VideoReadError(
+                self.path, f'decoding failed at frames {indices[0]}..{indices[-1]} of '
+                           f'{len(self)} (truncated or corrupt: {_first_line(exc)})') from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f'{type(exc).__name__}: {text[0][:200]}' if text else type(exc).__name__
+
+
+class Video:
+    """A video to read as clips: a file path or frames in memory.
+
+    Args:
+        source (str | np.ndarray): a video file, or ``T x H x W x 3`` uint8 RGB frames.
+        name (str, optional): how messages and results name it. Default: the path, or
+            ``'<frames>'``.
+        fps (float): the frame rate of frames in memory (files report their own).
+            Default: 30.
+    """
+
+    def __init__(self, source: VideoSource, name: Optional[str] = None,
+                 fps: float = 30.0) -> None:
+        if isinstance(source, (str, os.PathLike)):
+            source = os.fspath(source)
+            self.name = name or source
+            self._reader = _DecordVideo(source)
+        else:
+            self.name = name or '<frames>'
+            self._reader = _FrameArray(np.asarray(source), self.name, fps)
+        first = self._reader.read([0])[0]
+        self.info = VideoInfo(self.name, len(self._reader), self._reader.fps,
+                              int(first.shape[0]), int(first.shape[1]))
+
+    @property
+    def num_frames(self) -> int:
+        return self.info.num_frames
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        """Frames at ``indices`` (``len x H x W x 3`` uint8 RGB)."""
+        return self._reader.read(indices)
+
+    def windows(self, clip_len: int, stride: int, frame_interval: int = 1,
+                starts: Optional[Sequence[int]] = None,
+                chunk: int = DECODE_CHUNK) -> Iterator[Tuple[int, np.ndarray]]:
+        """Yield ``(start, clip)`` for each window, ``clip`` being ``clip_len x H x W x 3``.
+
+        Frames are decoded once, in order, ``chunk`` at a time; a frame is dropped as soon
+        as no later window needs it, so at most about ``span + chunk`` frames are held.
+        ``starts`` overrides the window rule's starts (e.g. MMAction2's test clips).
+        """
+        num_frames = self.num_frames
+        starts = sorted(window_starts(num_frames, clip_len, stride, frame_interval)
+                        if starts is None else starts)
+        wanted = sorted({int(i) for start in starts
+                         for i in window_frames(start, num_frames, clip_len, frame_interval)})
+        held: Dict[int, np.ndarray] = {}
+        decoded = 0  # how many of ``wanted`` are decoded
+        for k, start in enumerate(starts):
+            indices = [int(i) for i in window_frames(start, num_frames, clip_len,
+                                                     frame_interval)]
+            while any(i not in held for i in indices):
+                batch = wanted[decoded:decoded + chunk]
+                held.update(zip(batch, self.read(batch)))
+                decoded += len(batch)
+            yield start, np.stack([held[i] for i in indices])
+            if k + 1 < len(starts):  # no later window needs a frame before its start
+                for index in [i for i in held if i < starts[k + 1]]:
+                    del held[index]
+
+
+def open_video(source: VideoSource, name: Optional[str] = None, fps: float = 30.0) -> Video:
+    """``Video(source, name, fps)``: raises ``VideoReadError`` naming the file and reason."""
+    return Video(source, name, fps)

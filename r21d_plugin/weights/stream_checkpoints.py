@@ -1,0 +1,30 @@
+"""One ``TwoStreamRecognizer`` checkpoint from the RGB and flow streams' own checkpoints."""
+from collections import OrderedDict
+from typing import Dict, Sequence
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from ..models.two_stream import STREAMS
+
+
+def merge_stream_checkpoints(rgb_checkpoint: str, flow_checkpoint: str,
+                             out_file: str) -> Dict[str, Sequence[str]]:
+    """Write one ``TwoStreamRecognizer`` checkpoint from the two streams' own checkpoints.
+
+    ``tools/test.py CONFIG CHECKPOINT`` takes one checkpoint; this one holds the RGB
+    recognizer's weights under ``rgb.`` and the flow recognizer's under ``flow.``.
+
+    Returns:
+        dict: stream name -> the keys taken from its checkpoint.
+    """
+    state_dict, taken = OrderedDict(), {}
+    for name, path in zip(STREAMS, (rgb_checkpoint, flow_checkpoint)):
+        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        stream_state = checkpoint.get('state_dict', checkpoint)
+        taken[name] = list(stream_state)
+        state_dict.update((f'{name}.{key}', value) for key, value in stream_state.items())
+    torch.save(dict(state_dict=state_dict,
+                    meta=dict(rgb_checkpoint=rgb_checkpoint,
+                              flow_checkpoint=flow_checkpoint)), out_file)
+    return taken

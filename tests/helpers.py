@@ -1,0 +1,288 @@
+"""Helpers shared by the tests, in one module.
+
+* Media: real encoded videos made on the spot, and the ways they break (robustness tests).
+* Source models: torchvision's video ResNets (patched as ig65m-pytorch does), with random
+  weights and BN statistics, as the publishers' checkpoints the converters are tested on.
+* Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``).
+"""
+import inspect
+import io
+import os
+import os.path as osp
+import pickle
+import struct
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import r21d_plugin  # noqa: F401  registers the plugin (and lets torchvision import: compat)
+from r21d_plugin.models import SpatioTemporalResNet
+from torchvision.models.video import mc3_18, r2plus1d_18, r3d_18  # noqa: I100
+from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, R2Plus1dStem, VideoResNet
+
+init_default_scope('mmaction')
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIGS = {
+    'R(2+1)D': REPO / 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    'f-R2D': REPO / 'configs/demo/fr2d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+}
+
+# ----------------------------------------------------------------------------- media
+
+SIZE = 32  # decord mis-decodes widths under 32
+
+
+def write_video(path: Path, num_frames: int, fourcc: str = 'mp4v', seed: int = 0) -> Path:
+    """An OpenCV-encoded video of random frames (mp4v in .mp4, MJPG in .avi)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (SIZE, SIZE))
+    assert writer.isOpened(), path
+    rng = np.random.default_rng(seed)
+    for _ in range(num_frames):
+        writer.write(rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def _boxes(data: bytes, start: int, end: int):
+    while start < end:
+        size, kind = struct.unpack('>I4s', data[start:start + 8])
+        yield kind.decode('latin1'), start, size
+        start += size
+
+
+def move_moov_first(data: bytes) -> bytes:
+    """An mp4 with its index (moov) before the media data, as streaming files have it.
+
+    OpenCV writes moov last, so truncating its files loses the whole index; a "fast start"
+    file truncated mid-stream opens and fails only while decoding.
+    """
+    top = {kind: (start, size) for kind, start, size in _boxes(data, 0, len(data))}
+    moov_at, moov_size = top['moov']
+    moov = bytearray(data[moov_at:moov_at + moov_size])
+
+    def shift_chunk_offsets(start, end):
+        for kind, at, size in _boxes(moov, start, end):
+            if kind in ('trak', 'mdia', 'minf', 'stbl'):
+                shift_chunk_offsets(at + 8, at + size)
+            elif kind == 'stco':
+                count = struct.unpack('>I', moov[at + 12:at + 16])[0]
+                for entry in range(at + 16, at + 16 + 4 * count, 4):
+                    offset = struct.unpack('>I', moov[entry:entry + 4])[0]
+                    moov[entry:entry + 4] = struct.pack('>I', offset + moov_size)
+
+    shift_chunk_offsets(8, moov_size)
+    mdat_at = top['mdat'][0]
+    return data[:mdat_at] + bytes(moov) + data[mdat_at:moov_at] + data[moov_at + moov_size:]
+
+
+def make_broken(directory: Path, kind: str) -> Path:
+    """A file of the given kind of breakage in ``directory``; returns its path."""
+    if kind == 'missing':
+        return directory / 'missing.mp4'
+    if kind == 'zero_bytes':
+        path = directory / 'zero.mp4'
+        path.write_bytes(b'')
+        return path
+    if kind == 'random_bytes':
+        path = directory / 'random.mp4'
+        path.write_bytes(np.random.default_rng(1).bytes(5000))
+        return path
+    if kind == 'truncated':  # index lost: cut in the middle of an OpenCV mp4
+        data = write_video(directory / 'whole.mp4', 40).read_bytes()
+        path = directory / 'truncated.mp4'
+        path.write_bytes(data[:len(data) // 2])
+        return path
+    if kind == 'truncated_mid_stream':  # index intact, media data cut
+        data = move_moov_first(write_video(directory / 'whole.mp4', 40).read_bytes())
+        path = directory / 'truncated_stream.mp4'
+        path.write_bytes(data[:len(data) * 6 // 10])
+        return path
+    if kind == 'truncated_avi':  # decord segfaults reading it from memory
+        data = write_video(directory / 'whole.avi', 40, 'MJPG').read_bytes()
+        path = directory / 'truncated.avi'
+        path.write_bytes(data[:len(data) // 2])
+        return path
+    if kind == 'short':
+        return write_video(directory / 'short.mp4', 4)
+    raise ValueError(kind)
+
+
+def write_annotation(path: Path, lines) -> Path:
+    path.write_text(''.join(f'{line}\n' for line in lines))
+    return path
+
+
+def write_frames(frame_dir: Path, num_frames: int, modality: str = 'RGB') -> Path:
+    """A rawframe directory as MMAction2 stores it (img_00001.jpg or x_/y_00001.jpg)."""
+    frame_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(2)
+    for index in range(1, num_frames + 1):
+        if modality == 'RGB':
+            cv2.imwrite(str(frame_dir / f'img_{index:05}.jpg'),
+                        rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8))
+        else:
+            for axis in 'xy':
+                cv2.imwrite(str(frame_dir / f'{axis}_{index:05d}.jpg'),
+                            rng.integers(0, 255, (SIZE, SIZE), dtype=np.uint8))
+    return frame_dir
+
+
+__all__ = ['SIZE', 'write_video', 'move_moov_first', 'make_broken', 'write_annotation',
+           'write_frames']
+
+
+# --------------------------------------------------------------------- source models
+
+
+CONFIG_DIR = os.path.join(os.path.dirname(__file__), '..', 'configs', 'pretrained')
+TORCHVISION_MODELS = {'r3d_18': r3d_18, 'mc3_18': mc3_18, 'r2plus1d_18': r2plus1d_18}
+
+#: The backbone's plain path: contiguous activations and separate BN layers, the same
+#: arithmetic as the source models. The fast defaults (channels-last activations, BN folded
+#: into convs) agree with it only to float rounding, which a random 34-layer net amplifies
+#: to ~3e-4 on the logits; these tests check the conversion, so they compare plain paths.
+PLAIN_PATH = {name: value for name, value in (('memory_format', 'contiguous'),
+                                              ('fold_bn', False))
+              if name in inspect.signature(SpatioTemporalResNet.__init__).parameters}
+
+
+def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Random BN affine parameters and running statistics, and an O(1) fc; returns the
+    model in eval mode.
+
+    The statistics are measured on random clips and then perturbed, so activations stay
+    O(1) through 34 layers (a 1e-4 comparison means something) while a wrong BN mapping
+    or eps still changes the outputs.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def uniform(shape, low, high):
+        return torch.rand(shape, generator=generator) * (high - low) + low
+
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for norm in norms:
+            norm.weight.copy_(uniform(norm.weight.shape, 0.5, 1.5))
+            norm.bias.copy_(uniform(norm.bias.shape, -0.2, 0.2))
+            norm.reset_running_stats()
+            norm.momentum = None  # running statistics = this batch's statistics
+        for linear in (m for m in model.modules() if isinstance(m, nn.Linear)):
+            linear.weight.copy_(uniform(linear.weight.shape, -0.05, 0.05))
+            linear.bias.copy_(uniform(linear.bias.shape, -1, 1))
+        in_channels = next(m for m in model.modules() if isinstance(m, nn.Conv3d)).in_channels
+        model.train()(torch.randn(2, in_channels, 8, 32, 32, generator=generator))
+        for norm in norms:
+            norm.momentum = 0.1
+            norm.running_mean.add_(uniform(norm.running_mean.shape, -0.1, 0.1)
+                                   * norm.running_var.sqrt())
+            norm.running_var.mul_(uniform(norm.running_var.shape, 0.8, 1.25))
+            norm.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1, ),
+                                                             generator=generator)))
+    return model.eval()
+
+
+@lru_cache(maxsize=None)
+def torchvision_model(arch: str, num_classes: int = 400, seed: int = 0) -> nn.Module:
+    """torchvision's model, randomized; cached, so callers must not modify it."""
+    return randomize(TORCHVISION_MODELS[arch](num_classes=num_classes), seed)
+
+
+def ig65m_r2plus1d_34(num_classes: int, seed: int = 0) -> nn.Module:
+    """ig65m-pytorch's ``r2plus1d_34``: torchvision's VideoResNet with the second conv of
+    each stage's first block patched to VMZ's per-conv mid channels, and BN eps 1e-3."""
+    model = VideoResNet(block=BasicBlock, conv_makers=[Conv2Plus1D] * 4,
+                        layers=[3, 4, 6, 3], stem=R2Plus1dStem)
+    model.fc = nn.Linear(model.fc.in_features, num_classes)
+    model.layer2[0].conv2[0] = Conv2Plus1D(128, 128, 288)
+    model.layer3[0].conv2[0] = Conv2Plus1D(256, 256, 576)
+    model.layer4[0].conv2[0] = Conv2Plus1D(512, 512, 1152)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.eps = 1e-3
+    return randomize(model, seed)
+
+
+def pretrained_config(config: str) -> Config:
+    return Config.fromfile(os.path.join(CONFIG_DIR, config))
+
+
+def config_model(config: str, options: Optional[dict] = None) -> nn.Module:
+    """The Recognizer3D of a ``configs/pretrained`` config on its plain path, in eval mode;
+    ``options`` are ``--cfg-options`` style overrides (``{'model.cls_head.num_classes': 5}``)."""
+    cfg = pretrained_config(config)
+    cfg.merge_from_dict({f'model.backbone.{k}': v for k, v in PLAIN_PATH.items()})
+    cfg.merge_from_dict(options or {})
+    return MODELS.build(cfg.model).eval()
+
+
+def logits(model: nn.Module, clip: torch.Tensor) -> torch.Tensor:
+    """Class scores before softmax: a source model's output, or a Recognizer3D's
+    backbone + I3DHead."""
+    with torch.no_grad():
+        if hasattr(model, 'cls_head'):
+            return model.cls_head(model.backbone(clip))
+        return model(clip)
+
+
+class Python2Pickler(pickle._Pickler):
+    """Writes what Python 2's cPickle (protocol 2) writes for VMZ's blob dicts: ``str``
+    opcodes for raw bytes and ``numpy.core`` module paths."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_py2_str(self, obj: bytes) -> None:
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack('<i', len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_py2_str
+
+
+def write_python2_pickle(obj: object, path: str) -> None:
+    buffer = io.BytesIO()
+    Python2Pickler(buffer, protocol=2).dump(obj)
+    data = buffer.getvalue().replace(b'numpy._core.multiarray\n', b'numpy.core.multiarray\n')
+    with open(path, 'wb') as file:
+        file.write(data)
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def shrink_demo_config(network: str, data_root: Path, out_file: Path,
+                       crop_size: int = 28, base_channels: int = 8,
+                       max_epochs: int = 1) -> Path:
+    """Write the demo config of ``network`` at tiny sizes, reading ``data_root``."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(DEMO_CONFIGS[network]))
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.update(batch_size=4 if split == 'train' else 1, num_workers=0,
+                      persistent_workers=False)
+        loader.dataset.ann_file = osp.join(str(data_root), f'{split}.txt')
+        loader.dataset.data_prefix = dict(video=str(data_root))
+        for transform in loader.dataset.pipeline:
+            if transform['type'] == 'RandomCrop':
+                transform['size'] = crop_size
+            elif transform['type'] == 'CenterCrop':
+                transform['crop_size'] = crop_size
+    cfg.model.backbone.base_channels = base_channels
+    cfg.model.cls_head.in_channels = base_channels * 8
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.default_hooks.logger.interval = 1
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]  # no TensorBoard start-up
+    cfg.randomness = dict(seed=0)
+    cfg.dump(str(out_file))
+    return out_file

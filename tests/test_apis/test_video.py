@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from r21d_plugin.apis import ClipPipeline, Video, VideoReadError, window_starts
+from r21d_plugin.apis.video import window_frames
+
+
+def numbered_frames(count: int, size: int = 8) -> np.ndarray:
+    """Frames whose every pixel holds the frame's index (mod 256)."""
+    return (np.arange(count, dtype=np.int64)[:, None, None, None] % 256
+            * np.ones((1, size, size, 3), dtype=np.int64)).astype(np.uint8)
+
+
+@pytest.mark.parametrize('num_frames, clip_len, stride, interval, expected', [
+    (10, 4, 4, 1, [0, 4]),        # frames 8, 9 start no window
+    (12, 4, 4, 1, [0, 4, 8]),
+    (10, 4, 2, 1, [0, 2, 4, 6]),  # overlapping windows
+    (20, 4, 8, 2, [0, 8]),        # span 7: starts while start + 7 <= 20
+    (3, 4, 4, 1, [0]),            # shorter than a clip: one window
+    (0, 4, 4, 1, []),
+])
+def test_window_rule(num_frames, clip_len, stride, interval, expected):
+    assert window_starts(num_frames, clip_len, stride, interval) == expected
+
+
+def test_short_video_window_wraps_like_sample_frames_loop():
+    assert window_frames(0, 3, 5).tolist() == [0, 1, 2, 0, 1]
+
+
+@pytest.mark.parametrize('stride', [1, 3, 8, 11])
+def test_windows_hold_the_right_frames_in_bounded_memory(stride):
+    video = Video(numbered_frames(100))
+    seen = []
+    for start, clip in video.windows(clip_len=8, stride=stride, frame_interval=2, chunk=16):
+        assert clip[:, 0, 0, 0].tolist() == list(range(start, start + 16, 2))
+        seen.append(start)
+    assert seen == window_starts(100, 8, stride, 2)
+
+
+def test_in_memory_frames_must_be_uint8_rgb():
+    with pytest.raises(VideoReadError, match=r'T x H x W x 3 uint8'):
+        Video(np.zeros((4, 8, 8), dtype=np.uint8))
+
+
+def test_missing_and_empty_files_are_named(tmp_path):
+    with pytest.raises(VideoReadError, match=r'nothing\.mp4: no such file'):
+        Video(str(tmp_path / 'nothing.mp4'))
+    empty = tmp_path / 'empty.mp4'
+    empty.write_bytes(b'')
+    with pytest.raises(VideoReadError, match=r'empty\.mp4: empty file'):
+        Video(str(empty))
+
+
+def test_clip_pipeline_applies_the_configs_steps_after_decoding():
+    pipeline = ClipPipeline([
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=10, test_mode=True),
+        dict(type='DecordDecode'),
+        dict(type='Resize', scale=(20, 16), keep_ratio=False),
+        dict(type='CenterCrop', crop_size=12),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ])
+    assert (pipeline.frames_per_clip, pipeline.frame_interval, pipeline.num_test_clips) == (4, 2, 10)
+    packed = pipeline([numbered_frames(4, 32), numbered_frames(4, 32) + 1])
+    assert tuple(packed['inputs'].shape) == (2, 3, 4, 12, 12)
+    assert packed['inputs'][1, 0, :, 0, 0].tolist() == [1, 2, 3, 4]

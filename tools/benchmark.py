@@ -18,8 +18,7 @@ import logging
 from mmengine.logging import MMLogger
 
 from r21d_plugin import PAPER_NAMES
-from r21d_plugin.engine.benchmark import (BenchmarkSettings, format_report, run_benchmark,
-                                          save_result)
+from r21d_plugin.benchmark import BenchmarkSettings, format_report, run_benchmark, save_result
 
 
 def parse_args() -> argparse.Namespace:

@@ -11,10 +11,11 @@ from mmengine.registry import init_default_scope
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
-from r21d_plugin.engine.benchmark import (BenchmarkSettings, FramewiseClassifier,
-                                          _drop_stem_pool, candidates_for, compare,
-                                          interleaved_timings, mmaction_peer_cfg,
-                                          torchvision_frames_peer, torchvision_video_peer)
+from r21d_plugin.benchmark import BenchmarkSettings, compare
+from r21d_plugin.benchmark.candidates import candidates_for
+from r21d_plugin.benchmark.peers import (FramewiseClassifier, drop_stem_pool, mmaction_peer_cfg,
+                                         torchvision_frames_peer, torchvision_video_peer)
+from r21d_plugin.benchmark.timing import interleaved_timings
 
 init_default_scope('mmaction')
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def test_peers_have_our_architecture(name):
         frames = torchvision_frames_peer(ours, 400)
         assert (mm_cfg is None) == (name == 'R2D')  # ResNet3d cannot collapse time
         if mm_cfg is not None:
-            mm = _drop_stem_pool(MODELS.build(mm_cfg))
+            mm = drop_stem_pool(MODELS.build(mm_cfg))
             assert mm(clip).shape == ours(clip).shape
             if name != 'R(2+1)D':  # MMAction2's (2+1)D stem and shortcuts differ
                 assert num_params(mm) + FC_400 == ours_params
@@ -121,7 +122,7 @@ def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
 
     import torch._dynamo
 
-    from r21d_plugin.engine import benchmark
+    from r21d_plugin import benchmark
     monkeypatch.setattr(torch, 'compile',
                         functools.partial(torch.compile, backend='aot_eager'))
     settings = BenchmarkSettings(
@@ -220,7 +221,8 @@ def test_glibc_default_malloc_run_measures_peak_memory(tmp_path):
 def test_report_names_the_malloc_setting_in_effect(monkeypatch):
     # An earlier train/test run in the same process already kept freed memory: a
     # 'default' run cannot undo that and must not claim glibc's defaults.
-    from r21d_plugin.engine import benchmark, cpu_memory
+    from r21d_plugin import benchmark
+    from r21d_plugin.engine import cpu_memory
     monkeypatch.setattr(cpu_memory, '_applied', True)
     result = benchmark.run_benchmark(
         benchmark.BenchmarkSettings(networks=(), cpu_malloc='default', pipeline=False),

@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import types
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 _applied = False
 
@@ -37,7 +37,7 @@ def _mmaction_dir() -> Optional[str]:
     return spec.submodule_search_locations[0]
 
 
-def _stub_missing_drn() -> None:
+def _stub_missing_drn() -> bool:
     """mmaction2 1.2.0's wheel lacks ``mmaction/models/localizers/drn`` (mmaction2#2714).
 
     ``mmaction/models/localizers/__init__.py`` imports ``DRN`` from it, so ``import
@@ -46,13 +46,13 @@ def _stub_missing_drn() -> None:
     builds it; recognition models never do.
     """
     if 'mmaction.models.localizers.drn' in sys.modules:
-        return
+        return False
     mmaction_dir = _mmaction_dir()
     if mmaction_dir is None:
-        return
+        return False
     localizers = os.path.join(mmaction_dir, 'models', 'localizers')
     if not os.path.isdir(localizers) or os.path.isdir(os.path.join(localizers, 'drn')):
-        return
+        return False
 
     class DRN:  # noqa: D401 - a placeholder with the upstream name
         """Placeholder for the DRN localizer missing from the mmaction2 1.2.0 wheel."""
@@ -70,6 +70,7 @@ def _stub_missing_drn() -> None:
     package.drn = module
     sys.modules[package.__name__] = package
     sys.modules[module.__name__] = module
+    return True
 
 
 def _installed_release(package: str) -> Optional[Tuple[int, int]]:
@@ -98,7 +99,7 @@ def _mmengine_loads_with_torchs_weights_only_default() -> bool:
     return torch_release >= (2, 6) and mmengine_release < (0, 11) and not forced_off
 
 
-def _load_local_checkpoints_safely() -> None:
+def _load_local_checkpoints_safely() -> bool:
     """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) load local files with
     ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints.
 
@@ -106,13 +107,14 @@ def _load_local_checkpoints_safely() -> None:
     do. mmengine's own local loader is replaced, never one another package registered.
     """
     if not _mmengine_loads_with_torchs_weights_only_default():
-        return
+        return False
     from mmengine.runner import checkpoint
     if checkpoint.CheckpointLoader._schemes.get('') is not checkpoint.load_from_local:
-        return
+        return False
     from .engine.checkpoint_loading import load_from_local_weights_only
     checkpoint.CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_weights_only, force=True)
+    return True
 
 
 def _first_failing_import(package_dir: str) -> Optional[str]:
@@ -146,7 +148,7 @@ def _first_failing_import(package_dir: str) -> Optional[str]:
     return None
 
 
-def _skip_multimodal_where_it_cannot_import() -> None:
+def _skip_multimodal_where_it_cannot_import() -> bool:
     """mmaction2 1.2.0 imports its VindLU models whenever transformers >= 4.28 is installed;
     where their imports fail (transformers 5 removed names they use), ``import
     mmaction.models`` fails with them.
@@ -156,17 +158,19 @@ def _skip_multimodal_where_it_cannot_import() -> None:
     """
     from mmaction.utils import dependency
     if not dependency.WITH_MULTIMODAL:
-        return  # mmaction registers its placeholders itself
+        return False  # mmaction registers its placeholders itself
     vindlu = os.path.join(_mmaction_dir(), 'models', 'multimodal', 'vindlu')
-    if os.path.isdir(vindlu) and _first_failing_import(vindlu) is not None:
-        dependency.WITH_MULTIMODAL = False
+    if not os.path.isdir(vindlu) or _first_failing_import(vindlu) is None:
+        return False
+    dependency.WITH_MULTIMODAL = False
+    return True
 
 
 #: Kept alive for the process: dropping a ``torch.library.Library`` removes its definitions.
 _torchvision_op_schemas = None
 
 
-def _declare_torchvision_ops_its_extension_cannot_load() -> None:
+def _declare_torchvision_ops_its_extension_cannot_load() -> bool:
     """Let torchvision import where its C extension cannot load beside the installed torch.
 
     PyPI's torchvision wheels are CUDA builds: beside a CPU torch their ``_C`` extension does
@@ -180,23 +184,37 @@ def _declare_torchvision_ops_its_extension_cannot_load() -> None:
     """
     global _torchvision_op_schemas
     if _torchvision_op_schemas is not None or 'torchvision' in sys.modules:
-        return
+        return False
     spec = importlib.util.find_spec('torchvision')
     if spec is None or not spec.submodule_search_locations:
-        return
+        return False
     extensions = glob.glob(os.path.join(spec.submodule_search_locations[0], '_C*.so'))
     if not extensions:
-        return
+        return False
     import torch
     try:
         torch.ops.load_library(extensions[0])  # what torchvision's import does first
-        return
+        return False
     except OSError:
         pass
     _torchvision_op_schemas = torch.library.Library('torchvision', 'DEF')
     for op in ('nms', 'qnms'):
         _torchvision_op_schemas.define(
             f'{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    return True
+
+
+#: Each fix by the name ``APPLIED`` reports it under, in the order ``apply()`` runs them.
+_FIXES = {
+    'drn_stub': _stub_missing_drn,
+    'torchvision_op_schemas': _declare_torchvision_ops_its_extension_cannot_load,
+    'multimodal_placeholders': _skip_multimodal_where_it_cannot_import,
+    'safe_mmengine_local_loader': _load_local_checkpoints_safely,
+}
+
+#: Which fixes changed something in this process (True) and which found upstream right
+#: (False); filled by ``apply()``.
+APPLIED: Dict[str, bool] = {}
 
 
 def apply() -> None:
@@ -204,8 +222,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    _stub_missing_drn()
-    _declare_torchvision_ops_its_extension_cannot_load()
-    _skip_multimodal_where_it_cannot_import()
-    _load_local_checkpoints_safely()
+    for name, fix in _FIXES.items():
+        changed = fix()
+        APPLIED[name] = APPLIED.get(name, False) or changed
     _applied = True

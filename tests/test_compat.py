@@ -31,7 +31,7 @@ def patched_state() -> tuple:
 
 
 def test_apply_is_idempotent(monkeypatch):
-    before = patched_state()
+    before, applied = patched_state(), dict(compat.APPLIED)
     monkeypatch.setattr(compat, '_applied', False)  # run every fix again, twice
     compat.apply()
     compat.apply()
@@ -40,7 +40,21 @@ def test_apply_is_idempotent(monkeypatch):
         assert again is first
     assert after[3] == before[3]
     assert after[4] == before[4]  # torch's allow-list did not grow
-    assert CheckpointLoader._schemes[''] is load_from_local_weights_only
+    assert compat.APPLIED == applied
+
+
+def test_applied_says_which_fixes_changed_something():
+    from mmaction.utils import dependency
+    applied = compat.APPLIED
+    assert list(applied) == ['drn_stub', 'torchvision_op_schemas', 'multimodal_placeholders',
+                             'safe_mmengine_local_loader']
+    wheel_drn = Path(compat._mmaction_dir(), 'models', 'localizers', 'drn')
+    assert applied['drn_stub'] is not wheel_drn.is_dir()
+    assert applied['torchvision_op_schemas'] is (compat._torchvision_op_schemas is not None)
+    if applied['multimodal_placeholders']:
+        assert dependency.WITH_MULTIMODAL is False
+    assert applied['safe_mmengine_local_loader'] is (
+        CheckpointLoader._schemes[''] is load_from_local_weights_only)
 
 
 def test_importing_leaves_torchs_allow_list_alone():

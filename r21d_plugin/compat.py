@@ -88,8 +88,8 @@ def _mmengine_loads_with_torchs_weights_only_default() -> bool:
 
     mmengine 0.10.x calls ``torch.load`` without ``weights_only``; torch >= 2.6 then loads
     with ``weights_only=True`` (unless ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set), which
-    refuses the ``HistoryBuffer`` every mmengine checkpoint carries; mmengine 0.11 passes
-    ``weights_only`` itself.
+    refuses the ``HistoryBuffer`` every mmengine checkpoint carries. The mmengine 0.11.0
+    pre-releases load their own checkpoints again.
     """
     torch_release, mmengine_release = _installed_release('torch'), _installed_release('mmengine')
     if torch_release is None or mmengine_release is None:

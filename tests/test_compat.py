@@ -149,7 +149,7 @@ def versions(monkeypatch, torch_version: str, mmengine_version: str) -> None:
     ('2.13.0+cpu', '0.10.7', True),
     ('2.6.0', '0.10.4', True),
     ('2.5.1', '0.10.7', False),  # torch loaded with weights_only=False by default
-    ('2.13.0', '0.11.0rc0', False),  # mmengine passes weights_only itself
+    ('2.13.0', '0.11.0rc0', False),  # its pre-releases load their own checkpoints
 ])
 def test_mmengine_loader_is_replaced_only_where_it_cannot_load_its_checkpoints(
         monkeypatch, mmengine_loader, torch_version, mmengine_version, replaced):

@@ -77,7 +77,7 @@ class MixedConvResNet(SpatioTemporalResNet):
         **kwargs: the other arguments of ``SpatioTemporalResNet``.
     """
 
-    paper_name = 'MC{}'
+    paper_name = 'MC{}'  # MC2..MC5: the x is switch_group
     reversed_mix = False
 
     def __init__(self, switch_group: int = 3, **kwargs) -> None:

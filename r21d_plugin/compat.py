@@ -1,46 +1,58 @@
 """Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.6 stack needs, in one place.
 
-Each fix is as narrow as possible and a no-op where the upstream stack is already right,
-so a future MMAction2 or mmengine release needs no change here. ``apply()`` runs once,
-from ``r21d_plugin/__init__.py``, before anything imports ``mmaction.models``.
+Each fix applies only where its upstream bug is present (a missing file, a version range, an
+import that fails) and is a no-op where the upstream stack is already right, so a future
+MMAction2, mmengine or torchvision release needs no change here. ``apply()`` runs once, from
+``r21d_plugin/__init__.py``, before anything imports ``mmaction.models``. What each fix
+changes for other code in the process: ``docs/what-importing-changes.md``.
 
-Fixes that live elsewhere, because they are install-time facts:
+Fixes that live elsewhere, because they are install-time facts or features of their own:
 
 * ``importlib_metadata`` (imported but not declared by mmaction2) and ``setuptools<82``
   (mmengine needs ``pkg_resources`` for ``mmaction::`` bases) are pinned in ``setup.py``.
 * CPU distributed launching (mmengine always calls ``torch.cuda.set_device``) is handled
   in ``r21d_plugin.engine.launch``, which the tools use.
+* Safe checkpoint loading is ``r21d_plugin.engine.checkpoint_loading``; this module only
+  makes it mmengine's local loader where mmengine's own cannot load its checkpoints.
 """
+import ast
 import glob
+import importlib
 import importlib.metadata
 import importlib.util
-import logging
 import os
-import pickle
 import re
 import sys
 import types
+from typing import Dict, Optional, Tuple
 
 _applied = False
 
 
-def _stub_missing_drn() -> None:
+def _mmaction_dir() -> Optional[str]:
+    """mmaction's package folder, found without importing it (that may be what fails)."""
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return spec.submodule_search_locations[0]
+
+
+def _stub_missing_drn() -> bool:
     """mmaction2 1.2.0's wheel lacks ``mmaction/models/localizers/drn`` (mmaction2#2714).
 
     ``mmaction/models/localizers/__init__.py`` imports ``DRN`` from it, so ``import
-    mmaction.models`` fails. We register a stub package whose ``DRN`` raises a clear error
-    if anyone actually builds it; recognition models never do.
+    mmaction.models`` fails. Only where that folder is missing (and no one has provided the
+    module) we register a stub package whose ``DRN`` raises a clear error if anyone actually
+    builds it; recognition models never do.
     """
     if 'mmaction.models.localizers.drn' in sys.modules:
-        return
-    # Look at the files, not the import system: importing the parent package is
-    # exactly what fails.
-    spec = importlib.util.find_spec('mmaction')
-    if spec is None or not spec.submodule_search_locations:
-        return
-    localizers = os.path.join(spec.submodule_search_locations[0], 'models', 'localizers')
+        return False
+    mmaction_dir = _mmaction_dir()
+    if mmaction_dir is None:
+        return False
+    localizers = os.path.join(mmaction_dir, 'models', 'localizers')
     if not os.path.isdir(localizers) or os.path.isdir(os.path.join(localizers, 'drn')):
-        return
+        return False
 
     class DRN:  # noqa: D401 - a placeholder with the upstream name
         """Placeholder for the DRN localizer missing from the mmaction2 1.2.0 wheel."""
@@ -58,146 +70,107 @@ def _stub_missing_drn() -> None:
     package.drn = module
     sys.modules[package.__name__] = package
     sys.modules[module.__name__] = module
+    return True
 
 
-def _history_buffer_statistic(owner: type, name: str):
-    """Stands in for ``getattr`` while unpickling under ``weights_only``.
-
-    Protocol 2 pickles ``HistoryBuffer``'s statistics methods (``min``, ``max``, ``mean``,
-    ``current``) as ``getattr(HistoryBuffer, name)``. Allowing the real ``getattr`` would
-    let a checkpoint reach any attribute of any allowed object; this resolves only those.
-    """
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    # The built-in four are registered by the first HistoryBuffer() only, which a process
-    # that just loads a checkpoint has not made yet.
-    if owner is HistoryBuffer and (name in ('min', 'max', 'mean', 'current')
-                                   or name in HistoryBuffer._statistics_methods):
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'checkpoint asks for getattr({owner!r}, {name!r}); under weights_only only '
-        f'HistoryBuffer statistics methods are resolved')
-
-
-def mmengine_checkpoint_safe_globals() -> list:
-    """The non-tensor types an mmengine 0.10.7 checkpoint carries, and nothing more.
-
-    torch >= 2.6 loads with ``weights_only=True``. mmengine pickles its ``MessageHub``
-    (``HistoryBuffer`` objects holding numpy arrays and scalars) into ``message_hub`` of
-    every checkpoint, so ``resume``/``load_from`` fail. Allow-listing exactly these types
-    keeps safe loading on for everything else.
-    """
-    import numpy as np
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    allowed = [HistoryBuffer, np.ndarray, np.dtype,
-               (_history_buffer_statistic, 'builtins.getattr')]
-    # Array reconstruction and numpy scalars are pickled through these functions.
-    core = getattr(np, '_core', None) or np.core
-    allowed += [core.multiarray._reconstruct, core.multiarray.scalar]
-    # numpy >= 1.25 pickles dtypes by their concrete class (e.g. Float64DType).
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        allowed += [type(np.dtype(name)) for name in (
-            'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
-            'uint8', 'bool')]
-    return allowed
-
-
-def _allow_mmengine_checkpoints() -> None:
-    import torch
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
-
-
-#: Set to 1 to load checkpoints that hold objects outside the allow-list (full unpickling,
-#: which can run code from the file: only for files you trust).
-TRUST_CHECKPOINTS_ENV = 'R21D_TRUST_CHECKPOINTS'
-
-
-class UntrustedCheckpointError(pickle.UnpicklingError):
-    """A checkpoint holds objects outside the allow-list and the user has not opted in."""
-
-
-def _trusts_checkpoints() -> bool:
-    return os.environ.get(TRUST_CHECKPOINTS_ENV, '').strip().lower() in ('1', 'true', 'yes')
-
-
-def load_checkpoint_file(filename: str, map_location=None):
-    """``torch.load`` under ``weights_only=True`` with the mmengine allow-list.
-
-    Anything else in the file raises UntrustedCheckpointError naming it, unless
-    ``R21D_TRUST_CHECKPOINTS=1`` is set, which falls back to full unpickling (with a
-    warning). A truncated or corrupt file raises RuntimeError naming the file.
-    """
-    import torch
-    from mmengine.logging import print_log
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+def _installed_release(package: str) -> Optional[Tuple[int, int]]:
+    """(major, minor) of an installed distribution; None where it is not installed."""
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if 'Weights only load failed' not in str(exc):
-            raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
-                               f'corrupt?): {exc}') from exc
-        found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
-        detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
-        what = (f'`{found.group(1)}`' if found else
-                f'an object ({detail.group(1) if detail else "see the chained error"})')
-        if not _trusts_checkpoints():
-            raise UntrustedCheckpointError(
-                f'{filename} holds {what}, which is not on the allow-list of what mmengine '
-                'checkpoints carry, so it was not loaded: torch loads checkpoints with '
-                'weights_only=True, and unpickling anything else can run code from the file. '
-                f'If you trust this file, set {TRUST_CHECKPOINTS_ENV}=1 to load it in full.'
-            ) from exc
-        print_log(f'{filename} holds {what}; loading it with full unpickling because '
-                  f'{TRUST_CHECKPOINTS_ENV} is set', logger='current', level=logging.WARNING)
-        return torch.load(filename, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError) as exc:
-        raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
-                           f'corrupt?): {exc}') from exc
-
-
-def _load_local_checkpoints_safely() -> None:
-    """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) use load_checkpoint_file.
-
-    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, and torch's refusal tells
-    the user to pass ``weights_only=False``, which no config can do.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    # mmengine logs "Loads checkpoint by <name[10:]> backend", expecting `load_from_*` names.
-    def load_from_local_weights_only(filename, map_location=None):
-        return load_checkpoint_file(filename, map_location)
-
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_weights_only,
-                                     force=True)
-
-
-def _skip_multimodal_with_transformers_5() -> None:
-    """mmaction2 1.2.0 imports its VindLU models whenever transformers >= 4.28 is installed,
-    and they import names transformers 5 removed, so ``import mmaction.models`` fails.
-
-    Recognition never uses them: with transformers >= 5 we take mmaction's own path for
-    "multimodal not installed" (placeholders that explain themselves if built).
-    """
-    try:
-        version = importlib.metadata.version('transformers')
+        version = importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
-        return
-    if int(version.split('.')[0]) < 5:
-        return
+        return None
+    major, minor = re.match(r'(\d+)\.(\d+)', version).groups()
+    return int(major), int(minor)
+
+
+def _mmengine_loads_with_torchs_weights_only_default() -> bool:
+    """Whether mmengine's local loader refuses mmengine's own checkpoints here.
+
+    mmengine 0.10.x calls ``torch.load`` without ``weights_only``; torch >= 2.6 then loads
+    with ``weights_only=True`` (unless ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set), which
+    refuses the ``HistoryBuffer`` every mmengine checkpoint carries. The mmengine 0.11.0
+    pre-releases load their own checkpoints again.
+    """
+    torch_release, mmengine_release = _installed_release('torch'), _installed_release('mmengine')
+    if torch_release is None or mmengine_release is None:
+        return False
+    forced_off = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0').lower() in (
+        '1', 'y', 'yes', 'true')
+    return torch_release >= (2, 6) and mmengine_release < (0, 11) and not forced_off
+
+
+def _load_local_checkpoints_safely() -> bool:
+    """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) load local files with
+    ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints.
+
+    torch's refusal would tell the user to pass ``weights_only=False``, which no config can
+    do. mmengine's own local loader is replaced, never one another package registered.
+    """
+    if not _mmengine_loads_with_torchs_weights_only_default():
+        return False
+    from mmengine.runner import checkpoint
+    if checkpoint.CheckpointLoader._schemes.get('') is not checkpoint.load_from_local:
+        return False
+    from .engine.checkpoint_loading import load_from_local_weights_only
+    checkpoint.CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_weights_only, force=True)
+    return True
+
+
+def _first_failing_import(package_dir: str) -> Optional[str]:
+    """The first module-level import of a package's files that fails here, as
+    ``'module.name: error'``; None when they all succeed.
+
+    Only absolute imports of other packages are tried: the package's relative imports are
+    its own files (read here too) and ``mmaction``'s would import the package under test.
+    """
+    for path in sorted(glob.glob(os.path.join(package_dir, '*.py'))):
+        with open(path, encoding='utf-8') as source:
+            tree = ast.parse(source.read(), path)
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                wanted = [(alias.name, None) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                wanted = [(node.module, alias.name) for alias in node.names]
+            else:
+                continue
+            for module, name in wanted:
+                if module.split('.')[0] == 'mmaction':
+                    continue
+                try:
+                    imported = importlib.import_module(module)
+                    if name not in (None, '*') and not hasattr(imported, name):
+                        importlib.import_module(f'{module}.{name}')  # a submodule
+                # Anything an import raises counts: lazy modules (transformers') raise
+                # RuntimeError for a name whose module fails to import.
+                except Exception as exc:  # noqa: BLE001
+                    return f'{module}{"." + name if name else ""}: {exc}'
+    return None
+
+
+def _skip_multimodal_where_it_cannot_import() -> bool:
+    """mmaction2 1.2.0 imports its VindLU models whenever transformers >= 4.28 is installed;
+    where their imports fail (transformers 5 removed names they use), ``import
+    mmaction.models`` fails with them.
+
+    Recognition never uses them: only where VindLU's own imports fail do we take mmaction's
+    path for "multimodal not installed" (placeholders that explain themselves if built).
+    """
     from mmaction.utils import dependency
+    if not dependency.WITH_MULTIMODAL:
+        return False  # mmaction registers its placeholders itself
+    vindlu = os.path.join(_mmaction_dir(), 'models', 'multimodal', 'vindlu')
+    if not os.path.isdir(vindlu) or _first_failing_import(vindlu) is None:
+        return False
     dependency.WITH_MULTIMODAL = False
+    return True
 
 
 #: Kept alive for the process: dropping a ``torch.library.Library`` removes its definitions.
 _torchvision_op_schemas = None
 
 
-def _declare_torchvision_ops_its_extension_cannot_load() -> None:
+def _declare_torchvision_ops_its_extension_cannot_load() -> bool:
     """Let torchvision import where its C extension cannot load beside the installed torch.
 
     PyPI's torchvision wheels are CUDA builds: beside a CPU torch their ``_C`` extension does
@@ -211,32 +184,45 @@ def _declare_torchvision_ops_its_extension_cannot_load() -> None:
     """
     global _torchvision_op_schemas
     if _torchvision_op_schemas is not None or 'torchvision' in sys.modules:
-        return
+        return False
     spec = importlib.util.find_spec('torchvision')
     if spec is None or not spec.submodule_search_locations:
-        return
+        return False
     extensions = glob.glob(os.path.join(spec.submodule_search_locations[0], '_C*.so'))
     if not extensions:
-        return
+        return False
     import torch
     try:
         torch.ops.load_library(extensions[0])  # what torchvision's import does first
-        return
+        return False
     except OSError:
         pass
     _torchvision_op_schemas = torch.library.Library('torchvision', 'DEF')
     for op in ('nms', 'qnms'):
         _torchvision_op_schemas.define(
             f'{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    return True
+
+
+#: Each fix by the name ``APPLIED`` reports it under, in the order ``apply()`` runs them.
+_FIXES = {
+    'drn_stub': _stub_missing_drn,
+    'torchvision_op_schemas': _declare_torchvision_ops_its_extension_cannot_load,
+    'multimodal_placeholders': _skip_multimodal_where_it_cannot_import,
+    'safe_mmengine_local_loader': _load_local_checkpoints_safely,
+}
+
+#: Which fixes changed something in this process (True) and which found upstream right
+#: (False); filled by ``apply()``.
+APPLIED: Dict[str, bool] = {}
+
 
 def apply() -> None:
-    """Apply every fix once; safe to call repeatedly."""
+    """Apply every fix where it is needed, once; safe to call repeatedly."""
     global _applied
     if _applied:
         return
-    _stub_missing_drn()
-    _declare_torchvision_ops_its_extension_cannot_load()
-    _skip_multimodal_with_transformers_5()
-    _allow_mmengine_checkpoints()
-    _load_local_checkpoints_safely()
+    for name, fix in _FIXES.items():
+        changed = fix()
+        APPLIED[name] = APPLIED.get(name, False) or changed
     _applied = True

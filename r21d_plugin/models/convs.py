@@ -5,7 +5,8 @@ downsamples (``strides_in_time``): a 2D conv never does, so an MCx or rMCx netwo
 paper's temporal sizes from its conv kinds alone. The spatiotemporal ResNet builder picks a
 kind per group by the names in ``CONV_KINDS``.
 
-All kinds share one keyword constructor so the builder can treat them alike::
+All kinds share one keyword-only constructor, so the builder treats them alike and every
+call names its sizes::
 
     Kind(in_channels=..., out_channels=..., spatial_kernel=..., temporal_kernel=...,
          spatial_stride=1, temporal_stride=1, mid_channels=None, norm_cfg=None, act_cfg=None)
@@ -69,7 +70,7 @@ class FullConv3d(FoldableConv3d):
 
     strides_in_time = True
 
-    def __init__(self, in_channels: int, out_channels: int, spatial_kernel: int,
+    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
                  temporal_kernel: int, spatial_stride: int = 1,
                  temporal_stride: int = 1, mid_channels: Optional[int] = None,
                  norm_cfg: Optional[dict] = None,
@@ -90,7 +91,7 @@ class SpatialConv3d(FoldableConv3d):
 
     strides_in_time = False
 
-    def __init__(self, in_channels: int, out_channels: int, spatial_kernel: int,
+    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
                  temporal_kernel: int = 1, spatial_stride: int = 1,
                  temporal_stride: int = 1, mid_channels: Optional[int] = None,
                  norm_cfg: Optional[dict] = None,
@@ -113,7 +114,7 @@ class CollapsingConv3d(FoldableConv3d):
 
     strides_in_time = False
 
-    def __init__(self, in_channels: int, out_channels: int, spatial_kernel: int,
+    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
                  temporal_kernel: int, spatial_stride: int = 1,
                  temporal_stride: int = 1, mid_channels: Optional[int] = None,
                  norm_cfg: Optional[dict] = None,
@@ -140,7 +141,7 @@ class TemporalConv3d(FoldableConv3d):
     gradient tap by tap; everywhere else it is a plain ``nn.Conv3d``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, temporal_kernel: int,
+    def __init__(self, *, in_channels: int, out_channels: int, temporal_kernel: int,
                  temporal_stride: int = 1) -> None:
         super().__init__(in_channels, out_channels, kernel_size=(temporal_kernel, 1, 1),
                          stride=(temporal_stride, 1, 1),
@@ -160,7 +161,7 @@ class Conv2Plus1d(nn.Module):
 
     strides_in_time = True
 
-    def __init__(self, in_channels: int, out_channels: int, spatial_kernel: int,
+    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
                  temporal_kernel: int, spatial_stride: int = 1,
                  temporal_stride: int = 1, mid_channels: Optional[int] = None,
                  norm_cfg: Optional[dict] = None,
@@ -169,12 +170,14 @@ class Conv2Plus1d(nn.Module):
         if mid_channels is None:
             mid_channels = factorized_mid_channels(
                 in_channels, out_channels, temporal_kernel, spatial_kernel)
-        self.spatial = SpatialConv3d(in_channels, mid_channels, spatial_kernel,
+        self.spatial = SpatialConv3d(in_channels=in_channels, out_channels=mid_channels,
+                                     spatial_kernel=spatial_kernel,
                                      spatial_stride=spatial_stride)
         self.mid_norm = build_norm_layer(norm_cfg or dict(type='BN3d'), mid_channels)[1]
         self.mid_act = build_activation_layer(act_cfg or dict(type='ReLU'))
-        self.temporal = TemporalConv3d(mid_channels, out_channels, temporal_kernel,
-                                       temporal_stride)
+        self.temporal = TemporalConv3d(in_channels=mid_channels, out_channels=out_channels,
+                                       temporal_kernel=temporal_kernel,
+                                       temporal_stride=temporal_stride)
 
     @property
     def mid_channels(self) -> int:

@@ -1,18 +1,22 @@
-"""Paper names -> conv kinds per group, the registered backbones, and ``paper_backbone``.
+"""The networks of the paper as registered classes, their paper names, and ``paper_backbone``.
 
-Groups are numbered as in the paper's Table 1: 1 = conv1, 2..5 = conv2_x..conv5_x.
+Each network is a plain subclass of the builder: a network with one set of conv kinds fixes
+them in the class attribute ``fixed_group_convs``; the MCx / rMCx families compute theirs
+from ``switch_group``. Groups are numbered as in the paper's Table 1: 1 = conv1,
+2..5 = conv2_x..conv5_x.
 """
 from typing import Dict, Tuple
 
 from mmaction.registry import MODELS
-from .resnet import SpatioTemporalResNet
+from .resnet import NUM_GROUPS, SpatioTemporalResNet
 
-NUM_GROUPS = 5
+#: The x of MCx / rMCx: the group where the conv kind switches.
+SWITCH_GROUPS = range(2, NUM_GROUPS + 1)
 
 
 def mixed_group_convs(switch_group: int, reversed_: bool = False) -> Tuple[str, ...]:
     """MCx: 3D in groups 1..x-1, 2D in groups x..5; rMCx (``reversed_``) the opposite."""
-    if not 2 <= switch_group <= NUM_GROUPS:
+    if switch_group not in SWITCH_GROUPS:
         raise ValueError(f'switch_group (the x of MCx / rMCx) must be 2..5, got '
                          f'{switch_group}')
     early, late = ('2d', '3d') if reversed_ else ('3d', '2d')
@@ -20,34 +24,48 @@ def mixed_group_convs(switch_group: int, reversed_: bool = False) -> Tuple[str, 
                  for group in range(1, NUM_GROUPS + 1))
 
 
-def _fixed_convs_preset(class_name: str, group_convs: Tuple[str, ...], summary: str):
-    """A registered subclass of the builder whose ``group_convs`` is fixed."""
+@MODELS.register_module()
+class R2DResNet(SpatioTemporalResNet):
+    """R2D: conv1 (L x 7 x 7, no temporal padding) collapses the clip; 2D convs after it.
 
-    def __init__(self, **kwargs):
-        if 'group_convs' in kwargs:
-            raise TypeError(f'{class_name} fixes group_convs={group_convs}; use '
-                            f'SpatioTemporalResNet to choose them')
-        SpatioTemporalResNet.__init__(self, group_convs=group_convs, **kwargs)
+    ``SpatioTemporalResNet`` with these conv kinds fixed; needs ``clip_len``.
+    """
 
-    doc = (f'{summary}\n\n    ``SpatioTemporalResNet`` with ``group_convs={group_convs}``; '
-           'takes all its other arguments.\n    ')
-    cls = type(class_name, (SpatioTemporalResNet, ), dict(__init__=__init__, __doc__=doc))
-    cls.__module__ = __name__
-    return MODELS.register_module(module=cls)
+    paper_name = 'R2D'
+    fixed_group_convs = ('r2d', ) + ('2d', ) * (NUM_GROUPS - 1)
 
 
-ResNet2Plus1dHomog = _fixed_convs_preset(
-    'ResNet2Plus1dHomog', ('2plus1d', ) * NUM_GROUPS,
-    'R(2+1)D: every conv factorised into 1 x d x d then t x 1 x 1 (homogeneous).')
-R3DResNet = _fixed_convs_preset(
-    'R3DResNet', ('3d', ) * NUM_GROUPS, 'R3D: every conv a full t x d x d 3D conv.')
-FR2DResNet = _fixed_convs_preset(
-    'FR2DResNet', ('2d', ) * NUM_GROUPS,
-    'f-R2D: every conv 2D (1 x d x d) on each frame; frames meet only in the final pool.')
-R2DResNet = _fixed_convs_preset(
-    'R2DResNet', ('r2d', ) + ('2d', ) * (NUM_GROUPS - 1),
-    'R2D: conv1 (L x 7 x 7, no temporal padding) collapses the clip; 2D after. '
-    'Needs ``clip_len``.')
+@MODELS.register_module()
+class FR2DResNet(SpatioTemporalResNet):
+    """f-R2D: every conv 2D (1 x d x d) on each frame; frames meet only in the final pool.
+
+    ``SpatioTemporalResNet`` with these conv kinds fixed.
+    """
+
+    paper_name = 'f-R2D'
+    fixed_group_convs = ('2d', ) * NUM_GROUPS
+
+
+@MODELS.register_module()
+class R3DResNet(SpatioTemporalResNet):
+    """R3D: every conv a full t x d x d 3D conv.
+
+    ``SpatioTemporalResNet`` with these conv kinds fixed.
+    """
+
+    paper_name = 'R3D'
+    fixed_group_convs = ('3d', ) * NUM_GROUPS
+
+
+@MODELS.register_module()
+class ResNet2Plus1dHomog(SpatioTemporalResNet):
+    """R(2+1)D: every conv factorised into 1 x d x d then t x 1 x 1 (homogeneous).
+
+    ``SpatioTemporalResNet`` with these conv kinds fixed.
+    """
+
+    paper_name = 'R(2+1)D'
+    fixed_group_convs = ('2plus1d', ) * NUM_GROUPS
 
 
 @MODELS.register_module()
@@ -55,10 +73,11 @@ class MixedConvResNet(SpatioTemporalResNet):
     """MCx: 3D convs in groups 1..x-1 and 2D convs in groups x..5 (x = ``switch_group``).
 
     Args:
-        switch_group (int): the x of MCx, 2..5 (MC3: conv1 and conv2_x are 3D).
+        switch_group (int): the x of MCx, 2..5 (MC3: conv1 and conv2_x are 3D). Default: 3.
         **kwargs: the other arguments of ``SpatioTemporalResNet``.
     """
 
+    paper_name = 'MC{}'  # MC2..MC5: the x is switch_group
     reversed_mix = False
 
     def __init__(self, switch_group: int = 3, **kwargs) -> None:
@@ -72,30 +91,30 @@ class ReversedMixedConvResNet(MixedConvResNet):
     """rMCx: 2D convs in groups 1..x-1 and 3D convs in groups x..5 (x = ``switch_group``).
 
     Args:
-        switch_group (int): the x of rMCx, 2..5 (rMC3: conv1 and conv2_x are 2D).
+        switch_group (int): the x of rMCx, 2..5 (rMC3: conv1 and conv2_x are 2D). Default: 3.
         **kwargs: the other arguments of ``SpatioTemporalResNet``.
     """
 
+    paper_name = 'rMC{}'
     reversed_mix = True
 
 
 def _paper_presets() -> Dict[str, dict]:
-    presets = {
-        'R2D': dict(type='R2DResNet'),
-        'f-R2D': dict(type='FR2DResNet'),
-        'R3D': dict(type='R3DResNet'),
-        'R(2+1)D': dict(type='ResNet2Plus1dHomog'),
-    }
-    for x in range(2, NUM_GROUPS + 1):
-        presets[f'MC{x}'] = dict(type='MixedConvResNet', switch_group=x)
-        presets[f'rMC{x}'] = dict(type='ReversedMixedConvResNet', switch_group=x)
+    """Paper name -> backbone config, in the row order of the paper's Table 2."""
+    presets = {}
+    for cls in (R2DResNet, FR2DResNet, R3DResNet, MixedConvResNet, ReversedMixedConvResNet,
+                ResNet2Plus1dHomog):
+        if issubclass(cls, MixedConvResNet):
+            presets.update({cls.paper_name.format(x): dict(type=cls.__name__, switch_group=x)
+                            for x in SWITCH_GROUPS})
+        else:
+            presets[cls.paper_name] = dict(type=cls.__name__)
     return presets
 
 
-#: The twelve networks of the paper's Table 2, by the paper's names.
+#: The twelve networks of the paper's Table 2, by the paper's names, in its row order.
 PAPER_PRESETS = _paper_presets()
-PAPER_NAMES = ('R2D', 'f-R2D', 'R3D', 'MC2', 'MC3', 'MC4', 'MC5', 'rMC2', 'rMC3', 'rMC4',
-               'rMC5', 'R(2+1)D')
+PAPER_NAMES = tuple(PAPER_PRESETS)
 
 #: Parameter counts the paper prints in Table 2 (18 layers, fc 400), in millions.
 PAPER_TABLE2_PARAMS_M = {
@@ -109,11 +128,12 @@ def paper_backbone(name: str, depth: int = 18, clip_len: int = 8, in_channels: i
     """The backbone config of a network named as in the paper.
 
     Args:
-        name (str): one of ``'R2D', 'f-R2D', 'R3D', 'MC2'..'MC5', 'rMC2'..'rMC5',
-            'R(2+1)D'``.
-        depth (int): 10, 16, 18, 26 or 34.
+        name (str): one of ``PAPER_NAMES``: ``'R2D', 'f-R2D', 'R3D', 'MC2'..'MC5',
+            'rMC2'..'rMC5', 'R(2+1)D'``.
+        depth (int): 10, 16, 18, 26 or 34. Default: 18.
         clip_len (int): frames per clip (R2D's conv1 spans them all; VMZ's short-clip rule).
-        in_channels (int): 3 for RGB, 2 for optical flow.
+            Default: 8.
+        in_channels (int): 3 for RGB, 2 for optical flow. Default: 3.
         **overrides: any other ``SpatioTemporalResNet`` argument.
 
     Returns:

@@ -21,6 +21,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmaction.registry import MODELS
 from .convs import CONV_KINDS, Conv2Plus1d, FoldableConv3d, factorized_mid_channels
 
+#: Groups of convs: conv1 (the stem), conv2_x..conv5_x (the paper's Table 1).
+NUM_GROUPS = 5
+
 #: Blocks per stage (conv2_x .. conv5_x) for the depths VMZ builds.
 STAGE_BLOCKS = {
     10: (1, 1, 1, 1),
@@ -71,19 +74,22 @@ class BasicBlock3d(nn.Module):
         super().__init__()
         self.with_cp = with_cp
         self.conv1 = ConvNormAct(
-            conv_kind(in_channels, out_channels, 3, 3, spatial_stride,
-                      temporal_stride, mid_channels[0], norm_cfg, act_cfg),
+            conv_kind(in_channels=in_channels, out_channels=out_channels, spatial_kernel=3,
+                      temporal_kernel=3, spatial_stride=spatial_stride,
+                      temporal_stride=temporal_stride, mid_channels=mid_channels[0],
+                      norm_cfg=norm_cfg, act_cfg=act_cfg),
             out_channels, norm_cfg, act_cfg)
         self.conv2 = ConvNormAct(
-            conv_kind(out_channels, out_channels, 3, 3, 1, 1, mid_channels[1],
-                      norm_cfg, act_cfg),
+            conv_kind(in_channels=out_channels, out_channels=out_channels, spatial_kernel=3,
+                      temporal_kernel=3, mid_channels=mid_channels[1], norm_cfg=norm_cfg,
+                      act_cfg=act_cfg),
             out_channels, norm_cfg, None)
         needs_projection = (in_channels != out_channels or spatial_stride != 1
                             or temporal_stride != 1)
         self.downsample = ConvNormAct(
-            FoldableConv3d(in_channels, out_channels, 1,
-                      stride=(temporal_stride, spatial_stride, spatial_stride),
-                      bias=False),
+            FoldableConv3d(in_channels, out_channels, kernel_size=1,
+                           stride=(temporal_stride, spatial_stride, spatial_stride),
+                           bias=False),
             out_channels, norm_cfg, None) if needs_projection else None
         self.act = build_activation_layer(act_cfg)
 
@@ -112,9 +118,11 @@ class SpatioTemporalResNet(BaseModule):
 
     Args:
         depth (int): 10, 16, 18, 26 or 34 (blocks per stage as in VMZ).
-        group_convs (Sequence[str]): conv kind of each of the 5 groups (conv1, conv2_x ..
-            conv5_x), each one of ``'2d'``, ``'3d'``, ``'2plus1d'``; group 1 may also be
-            ``'r2d'`` (R2D's L x 7 x 7 stem that collapses time).
+        group_convs (Sequence[str], optional): conv kind of each of the 5 groups (conv1,
+            conv2_x .. conv5_x), each one of ``'2d'``, ``'3d'``, ``'2plus1d'``; group 1 may
+            also be ``'r2d'`` (R2D's L x 7 x 7 stem that collapses time). A subclass that
+            fixes them (``fixed_group_convs``) refuses others. Default: None (the class's
+            ``fixed_group_convs``, else ``('2plus1d', ) * 5``, R(2+1)D).
         in_channels (int): input channels, 3 for RGB, 2 for optical flow.
         base_channels (int): channels of conv1 and conv2_x; doubled per stage. Default 64.
         clip_len (int, optional): frames per clip. Required by an ``'r2d'`` stem; when set,
@@ -161,9 +169,13 @@ class SpatioTemporalResNet(BaseModule):
         init_cfg (dict or list[dict], optional): mmengine initialisation config.
     """
 
+    #: The conv kinds of a subclass that is one network of the paper (``presets.py``);
+    #: None lets ``group_convs`` choose them.
+    fixed_group_convs: Optional[Tuple[str, ...]] = None
+
     def __init__(self,
                  depth: int = 18,
-                 group_convs: Sequence[str] = ('2plus1d', ) * 5,
+                 group_convs: Optional[Sequence[str]] = None,
                  in_channels: int = 3,
                  base_channels: int = 64,
                  clip_len: Optional[int] = None,
@@ -187,8 +199,8 @@ class SpatioTemporalResNet(BaseModule):
         self.pretrained = pretrained
         if depth not in STAGE_BLOCKS:
             raise KeyError(f'invalid depth {depth}; choose one of {sorted(STAGE_BLOCKS)}')
-        group_convs = tuple(group_convs)
-        if len(group_convs) != 5:
+        group_convs = self._resolve_group_convs(group_convs)
+        if len(group_convs) != NUM_GROUPS:
             raise ValueError(f'group_convs needs 5 conv kinds (conv1, conv2_x..conv5_x), '
                              f'got {len(group_convs)}: {group_convs}')
         for group, kind in enumerate(group_convs, start=1):
@@ -246,6 +258,15 @@ class SpatioTemporalResNet(BaseModule):
                 module.weight.data = module.weight.data.contiguous(
                     memory_format=MEMORY_FORMATS[memory_format])
 
+    def _resolve_group_convs(self, group_convs: Optional[Sequence[str]]) -> Tuple[str, ...]:
+        fixed = self.fixed_group_convs
+        if fixed is None:
+            return ('2plus1d', ) * NUM_GROUPS if group_convs is None else tuple(group_convs)
+        if group_convs is not None and tuple(group_convs) != fixed:
+            raise TypeError(f'{type(self).__name__} fixes group_convs={fixed}; use '
+                            f'SpatioTemporalResNet to choose them')
+        return fixed
+
     def _make_stem(self) -> ConvNormAct:
         kind_name = self.group_convs[0]
         kind = CONV_KINDS[kind_name]
@@ -255,8 +276,9 @@ class SpatioTemporalResNet(BaseModule):
         if kind is Conv2Plus1d:
             mid = self.stem_mid_channels or factorized_mid_channels(
                 self.in_channels, out_channels, temporal_kernel, 7)
-        conv = kind(self.in_channels, out_channels, 7, temporal_kernel, 2, 1, mid,
-                    self.norm_cfg, self.act_cfg)
+        conv = kind(in_channels=self.in_channels, out_channels=out_channels, spatial_kernel=7,
+                    temporal_kernel=temporal_kernel, spatial_stride=2, mid_channels=mid,
+                    norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         return ConvNormAct(conv, out_channels, self.norm_cfg, self.act_cfg)
 
     def _temporal_stride(self, group: int, kind: type) -> int:

@@ -15,6 +15,7 @@ from torch import nn
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin.engine import checkpoint as ckpt
+from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 
 
 def test_atomic_write_replaces_whole_files(tmp_path):
@@ -139,7 +140,7 @@ def test_prunes_only_after_the_new_checkpoint_is_saved(tmp_path, monkeypatch):
     # mmengine's own hook deletes epoch_1.pth before writing epoch_2.pth (max_keep_ckpts=1).
     assert (tmp_path / 'epoch_1.pth').is_file()
     assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_1.pth')
-    assert torch.load(tmp_path / 'epoch_1.pth', weights_only=True)['meta']['epoch'] == 1
+    assert load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))['meta']['epoch'] == 1
 
 
 def test_keeps_max_keep_ckpts_and_clears_partial_writes(tmp_path):

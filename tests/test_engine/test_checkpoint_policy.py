@@ -1,12 +1,19 @@
 """Checkpoint loading: weights_only with the mmengine allow-list; anything else only on opt-in."""
 import pathlib
+import pickle
 
+import numpy as np
 import pytest
 import torch
+from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 
 import r21d_plugin  # noqa: F401
-from r21d_plugin.compat import TRUST_CHECKPOINTS_ENV, UntrustedCheckpointError
+from r21d_plugin.engine.checkpoint_loading import (TRUST_CHECKPOINTS_ENV,
+                                                   UntrustedCheckpointError,
+                                                   load_checkpoint_file,
+                                                   mmengine_checkpoint_safe_globals,
+                                                   mmengine_safe_globals)
 from test_checkpoint import NoisyClassifier, make_runner
 
 
@@ -74,3 +81,63 @@ def test_truncated_and_missing_checkpoints_are_named(real_checkpoint, tmp_path):
         _load_checkpoint(str(truncated))
     with pytest.raises(FileNotFoundError, match='nowhere.pth'):
         _load_checkpoint(str(tmp_path / 'nowhere.pth'))
+
+
+def test_mmengine_message_hub_loads_under_weights_only(tmp_path):
+    hub = MessageHub.get_instance('checkpoint_policy_test')
+    for step in range(3):
+        hub.update_scalar('train/loss', np.float64(1.0 / (step + 1)))
+        hub.update_scalar('train/lr', 0.01)
+    hub.update_info('iter', 3)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict(),
+                    meta=dict(seed=np.int64(0), epoch=1)), path)
+    loaded = load_checkpoint_file(str(path))
+    restored = MessageHub.get_instance('checkpoint_policy_restored')
+    restored.load_state_dict(loaded['message_hub'])
+    assert restored.get_scalar('train/loss').data[0].tolist() == [1.0, 0.5, 1.0 / 3]
+    assert loaded['meta']['seed'] == 0
+
+
+def test_the_allow_list_holds_inside_the_load_only(real_checkpoint):
+    original = torch.serialization.get_safe_globals()
+    torch.serialization.add_safe_globals([np.ndarray])  # a user's own entry, made before
+    try:
+        before = set(torch.serialization.get_safe_globals())
+        with mmengine_safe_globals():
+            inside = set(torch.serialization.get_safe_globals())
+        assert set(mmengine_checkpoint_safe_globals()) <= inside
+        assert load_checkpoint_file(str(real_checkpoint))['meta']['epoch'] == 1
+        assert set(torch.serialization.get_safe_globals()) == before  # np.ndarray kept
+        with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+            torch.load(real_checkpoint, weights_only=True)  # torch's own rule, outside
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(original)
+
+
+class CallsPrint:
+
+    def __reduce__(self):
+        return (print, ('this would run at load time', ))
+
+
+def test_anything_else_is_still_refused_inside(tmp_path):
+    path = tmp_path / 'hostile.pth'
+    torch.save({'payload': CallsPrint()}, path)
+    with mmengine_safe_globals(), pytest.raises(pickle.UnpicklingError, match='print'):
+        torch.load(path, weights_only=True)
+
+
+class ReachesForAttributes:
+
+    def __reduce__(self):
+        return (getattr, (np.ndarray, 'tofile'))
+
+
+def test_getattr_resolves_history_buffer_statistics_only(tmp_path, monkeypatch):
+    monkeypatch.delenv(TRUST_CHECKPOINTS_ENV, raising=False)
+    path = tmp_path / 'getattr.pth'
+    torch.save({'payload': ReachesForAttributes()}, path)
+    with pytest.raises(UntrustedCheckpointError, match='only HistoryBuffer statistics'):
+        load_checkpoint_file(str(path))

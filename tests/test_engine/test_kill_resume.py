@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import r21d_plugin  # noqa: F401
-from r21d_plugin.compat import load_checkpoint_file
+from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 240

@@ -78,7 +78,9 @@ def fused_relu_dtypes(monkeypatch):
 
 def conv_norm(kind: str, fold: bool) -> ConvNormAct:
     temporal_kernel = 4 if kind == 'r2d' else 3
-    conv = CONV_KINDS[kind](6, 8, 3, temporal_kernel, 2, 2 if kind != 'r2d' else 1)
+    conv = CONV_KINDS[kind](in_channels=6, out_channels=8, spatial_kernel=3,
+                            temporal_kernel=temporal_kernel, spatial_stride=2,
+                            temporal_stride=2 if kind != 'r2d' else 1)
     for module in conv.modules():
         if hasattr(module, 'fold_norm'):
             module.fold_norm = fold
@@ -117,8 +119,8 @@ def test_each_conv_kind_fast_path_equals_plain_path(kind, training, fold_calls):
 ])
 def test_tapwise_weight_grad_equals_conv3d_backward(frames, temporal_kernel, stride):
     torch.manual_seed(0)
-    conv = TemporalConv3d(5, 7, temporal_kernel, stride).to(
-        memory_format=torch.channels_last_3d)
+    conv = TemporalConv3d(in_channels=5, out_channels=7, temporal_kernel=temporal_kernel,
+                          temporal_stride=stride).to(memory_format=torch.channels_last_3d)
     bias = torch.randn(7, requires_grad=True)  # as when a frozen BatchNorm is folded in
     x = torch.randn(3, 5, frames, 4, 3).contiguous(
         memory_format=torch.channels_last_3d).requires_grad_()
@@ -135,7 +137,8 @@ def test_tapwise_weight_grad_equals_conv3d_backward(frames, temporal_kernel, str
 
 
 def test_tapwise_weight_grad_only_where_oneDNN_float32_is_slower():
-    conv = TemporalConv3d(4, 6, 3).to(memory_format=torch.channels_last_3d)
+    conv = TemporalConv3d(in_channels=4, out_channels=6, temporal_kernel=3).to(
+        memory_format=torch.channels_last_3d)
     x = torch.randn(2, 4, 4, 3, 3)
     channels_last = x.contiguous(memory_format=torch.channels_last_3d)
 
@@ -311,7 +314,8 @@ def test_one_switch_turns_every_fast_path_off(fold_calls, fused_relu_dtypes):
         assert not fast_paths.fast_paths_active()
         with torch.no_grad():
             out = fast.eval()(x)
-        conv = TemporalConv3d(4, 6, 3).to(memory_format=torch.channels_last_3d)
+        conv = TemporalConv3d(in_channels=4, out_channels=6, temporal_kernel=3).to(
+        memory_format=torch.channels_last_3d)
         clip = torch.randn(2, 4, 4, 3, 3).contiguous(memory_format=torch.channels_last_3d)
         assert type(conv(clip).grad_fn).__name__ == 'ConvolutionBackward0'
     assert fast_paths.fast_paths_active()  # the block restores the switch

@@ -209,7 +209,8 @@ def test_out_indices_return_several_stages():
 
 
 def test_conv2plus1d_equals_its_two_convs():
-    conv = Conv2Plus1d(4, 6, 3, 3, spatial_stride=2, temporal_stride=2).eval()
+    conv = Conv2Plus1d(in_channels=4, out_channels=6, spatial_kernel=3, temporal_kernel=3,
+                       spatial_stride=2, temporal_stride=2).eval()
     x = torch.randn(1, 4, 8, 16, 16)
     expected = torch.nn.functional.conv3d(
         torch.relu(conv.mid_norm(torch.nn.functional.conv3d(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from mmengine.fileio import load
+
+from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 
 REPO = Path(__file__).resolve().parents[2]
 ITERS_PER_EPOCH = 4  # 16 training videos, batch 4
@@ -42,7 +43,7 @@ def _test_metrics(log):
 
 
 def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)  # torch's safe loading
+    return load_checkpoint_file(str(path), map_location='cpu')  # weights_only, allow-listed
 
 
 @pytest.fixture(scope='module')

@@ -19,8 +19,8 @@ from .engine.runs import make_test_config, make_train_config, run_test, run_trai
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'demo'
 #: (paper name, config) from frame-order-blind to fully spatiotemporal.
 DEMO_NETWORKS = (
-    ('f-R2D', 'fr2d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
-    ('R(2+1)D', 'r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
+    ('f-R2D', 'fr2d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
+    ('R(2+1)D', 'r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
 )
 TABLE_METRICS = (('clip@1', 'acc/clip@1'), ('video@1', 'acc/video@1'),
                  ('video@5', 'acc/video@5'), ('mean class', 'acc/mean_class_accuracy'))

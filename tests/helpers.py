@@ -10,6 +10,7 @@ import io
 import os
 import os.path as osp
 import pickle
+import re
 import struct
 from functools import lru_cache
 from pathlib import Path
@@ -32,9 +33,15 @@ init_default_scope('mmaction')
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIGS = {
-    'R(2+1)D': REPO / 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
-    'f-R2D': REPO / 'configs/demo/fr2d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    'R(2+1)D': REPO / 'configs/demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    'f-R2D': REPO / 'configs/demo/fr2d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
 }
+
+#: OpenMMLab's config names, ``{network}_{backbone}_{gpus}x{batch}-{clip}[-{schedule}]_{data}``
+#: (docs/configs.md); a test-only config has no schedule.
+CONFIG_NAME = re.compile(
+    r'(?P<network>[a-z0-9]+)_(?P<backbone>[a-z0-9-]+)_(?P<gpus>\d+)xb(?P<batch>\d+)'
+    r'-(?P<clip>\d+x\d+x\d+)(?:-(?P<epochs>\d+)e)?_(?P<data>[a-z0-9-]+)\.py')
 
 # ----------------------------------------------------------------------------- media
 

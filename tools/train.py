@@ -1,7 +1,7 @@
 """Train a recognizer (MMAction2's tools/train.py interface; CPU distributed runs use gloo).
 
 Examples:
-    python tools/train.py configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py
+    python tools/train.py configs/demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py
     python tools/train.py CONFIG --resume                # latest checkpoint of the work dir
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     bash tools/dist_train.sh CONFIG 2                   # 2 processes (GPUs, or CPU + gloo)

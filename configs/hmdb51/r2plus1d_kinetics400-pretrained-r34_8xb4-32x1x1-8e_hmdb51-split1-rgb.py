@@ -1,7 +1,7 @@
 # Table 6: R(2+1)D-34 fine-tuned on HMDB51 split 1 from Kinetics-400, RGB,
 # 32-frame clips (paper, top-1 averaged over the 3 splits: 74.5).
 _base_ = [
-    '../_base_/models/r2plus1d_r34.py', '../_base_/datasets/hmdb51_rgb_split1.py',
+    '../_base_/models/r2plus1d_r34.py', '../_base_/datasets/hmdb51_rgb.py',
     '../_base_/schedules/sgd_8e_finetune_hmdb51.py', '../_base_/default_runtime.py'
 ]
 

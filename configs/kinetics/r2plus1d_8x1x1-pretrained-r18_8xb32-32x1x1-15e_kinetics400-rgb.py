@@ -2,11 +2,15 @@
 # 8-frame model (paper: clip@1 59.8, video@1 68.0). The paper does not give this
 # fine-tuning schedule; it uses the Sports-1M -> Kinetics one.
 _base_ = [
-    '../_base_/models/r2plus1d_r18.py', '../_base_/datasets/kinetics400_rgb_32x1x1.py',
+    '../_base_/models/r2plus1d_r18.py', '../_base_/datasets/kinetics400_rgb.py',
     '../_base_/schedules/sgd_15e_finetune.py', '../_base_/default_runtime.py'
 ]
-
+# (after _base_: mmengine treats a config whose first statement is an import as "lazy")
+from r21d_plugin.data.pipelines import data_settings
+clip_len = 32
+(train_pipeline, val_pipeline, test_pipeline, train_dataloader, val_dataloader,
+ test_dataloader) = data_settings(_base_, clip_len=clip_len)
 model = dict(
-    backbone=dict(clip_len=_base_.clip_len),
+    backbone=dict(clip_len=clip_len),
     cls_head=dict(num_classes=_base_.num_classes))
 load_from = 'work_dirs/r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb/epoch_45.pth'

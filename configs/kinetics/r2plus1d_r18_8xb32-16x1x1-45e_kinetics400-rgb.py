@@ -1,10 +1,15 @@
 # Table 2: R(2+1)D-18 on Kinetics-400 from scratch, 16-frame clips (paper: clip@1 56.8,
 # video@1 68.0).
 _base_ = [
-    '../_base_/models/r2plus1d_r18.py', '../_base_/datasets/kinetics400_rgb_16x1x1.py',
+    '../_base_/models/r2plus1d_r18.py', '../_base_/datasets/kinetics400_rgb.py',
     '../_base_/schedules/sgd_45e_warmup.py', '../_base_/default_runtime.py'
 ]
+# (after _base_: mmengine treats a config whose first statement is an import as "lazy")
+from r21d_plugin.data.pipelines import data_settings
 
+clip_len = 16
+(train_pipeline, val_pipeline, test_pipeline, train_dataloader, val_dataloader,
+ test_dataloader) = data_settings(_base_, clip_len=clip_len)
 model = dict(
-    backbone=dict(clip_len=_base_.clip_len),
+    backbone=dict(clip_len=clip_len),
     cls_head=dict(num_classes=_base_.num_classes))

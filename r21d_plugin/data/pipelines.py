@@ -5,6 +5,9 @@ restates only what differs and keeps every other step of the base recipe:
 
 * ``with_clip_len`` / ``with_num_clips`` / ``with_three_crop``: other clip lengths, numbers
   of test clips, or three crops.
+* ``data_settings``: a dataset base's pipelines and dataloaders with other clips, flow input
+  or another official split, in one call (how the experiment configs vary one base per
+  dataset).
 * ``flow_pipeline``: each clip draws L+1 frames, goes through the RGB resize / crop / flip,
   then ``FarnebackFlow`` turns it into L flow frames (the paper's on-the-fly flow).
 * ``two_stream_pipeline``: the same, but ``FarnebackFlow(keep_rgb=True)`` keeps the first L
@@ -14,7 +17,9 @@ restates only what differs and keeps every other step of the base recipe:
   comes from ``tools/extract_flow.py`` instead (``LoadAlignedFlow``: the stored flow of the
   same frames, crop and flip), and the clips keep their L frames.
 """
-from typing import List, Optional, Sequence, Tuple
+import re
+from typing import List, Mapping, Optional, Sequence, Tuple
+
 #: ``PackActionInputs``' default meta keys (mmaction2 1.2).
 PACK_META_KEYS = ('img_shape', 'img_key', 'video_id', 'timestamp')
 
@@ -128,6 +133,67 @@ def two_stream_pipeline(rgb_pipeline: Sequence[dict], flow_root: Optional[str] =
                          'paths are relative to')
     return _with_flow(rgb_pipeline, keep_rgb=True, offline_flow=dict(
         type='LoadAlignedFlow', video_root=video_root, flow_root=flow_root))
+
+
+_SUBSETS = ('train', 'val', 'test')
+#: The split number in MMAction2's annotation file names (``ucf101_train_split_1_videos.txt``).
+_SPLIT_IN_NAME = re.compile(r'(?<=_split_)\d+(?=_)')
+
+
+def _with_split(ann_file: str, split: int) -> str:
+    if isinstance(split, bool) or not isinstance(split, int) or split < 1:
+        raise ValueError(f'split must be a positive integer, got {split!r}')
+    if len(_SPLIT_IN_NAME.findall(ann_file)) != 1:
+        raise ValueError(f'{ann_file}: expected one "_split_<k>_" in the annotation file '
+                         f'name (MMAction2\'s names, e.g. ucf101_train_split_1_videos.txt) '
+                         f'to change it to split {split}')
+    return _SPLIT_IN_NAME.sub(str(split), ann_file)
+
+
+def data_settings(base: Mapping,
+                  clip_len: Optional[int] = None,
+                  flow: bool = False,
+                  split: Optional[int] = None) -> Tuple[list, list, list, dict, dict, dict]:
+    """A dataset base's pipelines and dataloaders, with other clips, flow or split.
+
+    mmengine evaluates a base config before the config that inherits it, so a base cannot
+    read a variable its child sets: one base per dataset holds the recipe, and a config that
+    needs other clips, flow input or another split derives them from it in one call::
+
+        clip_len = 32
+        (train_pipeline, val_pipeline, test_pipeline, train_dataloader, val_dataloader,
+         test_dataloader) = data_settings(_base_, clip_len=clip_len, flow=True)
+
+    Args:
+        base (Mapping): the inherited config (``_base_``): its ``train_pipeline``,
+            ``val_pipeline``, ``test_pipeline`` and the three dataloaders are read, not
+            modified.
+        clip_len (int, optional): frames per clip as the model sees them
+            (``with_clip_len``). Default: None (the base's).
+        flow (bool): optical flow computed on the fly from the base's RGB clips
+            (``flow_pipeline``). Default: False.
+        split (int, optional): the official split: ``_split_<n>_`` in every annotation
+            file's name becomes ``_split_<split>_``. Default: None (the base's).
+
+    Returns:
+        tuple: the train, val and test pipelines, then the train, val and test dataloader
+        settings that run them (and read the split's annotation files), to be merged into
+        the base's dataloaders.
+    """
+    pipelines, loaders = [], []
+    for name in _SUBSETS:
+        pipeline = [dict(step) for step in base[f'{name}_pipeline']]
+        if flow:
+            pipeline = flow_pipeline(pipeline)
+        if clip_len is not None:
+            pipeline = with_clip_len(pipeline, clip_len)
+        dataset = dict(pipeline=pipeline)
+        if split is not None:
+            dataset['ann_file'] = _with_split(base[f'{name}_dataloader']['dataset']['ann_file'],
+                                              split)
+        pipelines.append(pipeline)
+        loaders.append(dict(dataset=dataset))
+    return (*pipelines, *loaders)
 
 
 def _sample_frames(pipeline: Sequence[dict]) -> dict:

@@ -23,6 +23,7 @@ import r21d_plugin
 from mmaction.registry import DATASETS, METRICS, MODELS
 from mmaction.structures import ActionDataSample
 from r21d_plugin.models.presets import PAPER_TABLE2_PARAMS_M
+from helpers import CONFIG_NAME
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 EXPERIMENT_DIRS = ('kinetics', 'sports1m', 'ucf101', 'hmdb51')
@@ -101,7 +102,7 @@ def test_every_paper_row_has_a_config():
     expected |= {f'kinetics/r2plus1d_r18_8xb32-{length}x1x1-45e_kinetics400-rgb.py'
                  for length in (24, 32, 40, 48)}  # Figure 5a
     expected |= {  # Table 3
-        'kinetics/r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb_32x1x10-test.py',
+        'kinetics/r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb-32x1x10-test.py',
         'kinetics/r2plus1d_8x1x1-pretrained-r18_8xb32-32x1x1-15e_kinetics400-rgb.py'}
     expected |= {f'sports1m/r2plus1d_r34_8xb32-{length}x1x1-45e_sports1m-{mod}.py'
                  for length in (8, 32) for mod in ('rgb', 'flow')}  # Table 4
@@ -190,6 +191,49 @@ def test_experiment_is_consistent(rel_path):
         # Same network, possibly on other clip lengths (Table 3: 8 -> 32 frames).
         assert ({**source_cfg.model.backbone, 'clip_len': None}
                 == {**backbone, 'clip_len': None})
+
+
+#: The data part of a name: dataset, split, modality, and a test-only variant's test clips.
+DATA_NAME = re.compile(r'(?P<dataset>[a-z0-9]+)(?:-split(?P<split>\d))?-(?P<modality>rgb|flow)'
+                       r'(?:-(?P<test_clips>\d+x\d+x\d+)(?P<three_crop>-3crop)?-test)?')
+
+
+@pytest.mark.parametrize('rel_path', [p for p in SINGLE_STREAM if '/' in p])
+def test_name_tells_the_recipe(rel_path):
+    """Network, depth, clips, schedule, dataset, split, modality and test clips as named."""
+    name = CONFIG_NAME.fullmatch(osp.basename(rel_path))
+    data = DATA_NAME.fullmatch(name['data'])
+    assert data, name['data']
+    cfg = load(rel_path)
+    backbone = cfg.model.backbone
+    network = r21d_plugin.paper_backbone(
+        FAMILIES[name['network']], int(re.fullmatch(r'.*\br(\d+)', name['backbone'])[1]),
+        clip_len=backbone.clip_len, in_channels=backbone.in_channels)
+    assert {key: backbone[key] for key in network} == network
+    flow = data['modality'] == 'flow'
+    assert backbone.in_channels == (2 if flow else 3)
+    train, test = _sampler(cfg.train_pipeline), _sampler(cfg.test_pipeline)
+    assert name['clip'] == f'{backbone.clip_len}x{train.frame_interval}x{train.num_clips}'
+    assert int(name['epochs']) == cfg.train_cfg.max_epochs
+    assert data['dataset'] == _dataset_name(cfg)
+    for split in ('train', 'val', 'test'):
+        ann_file = osp.basename(cfg[f'{split}_dataloader'].dataset.ann_file)
+        assert (f'_split_{data["split"]}_' in ann_file) if data['split'] else (
+            '_split_' not in ann_file)
+    if data['test_clips']:
+        assert data['test_clips'] == (
+            f'{test.clip_len - int(flow)}x{test.frame_interval}x{test.num_clips}')
+    assert bool(data['three_crop']) == bool(_steps(cfg.test_pipeline, 'ThreeCrop'))
+    # {pretraining}-pretrained-r{depth}: the dataset (or clips) of the checkpoint it loads.
+    pretraining = re.fullmatch(r'(.+)-pretrained-r\d+', name['backbone'])
+    assert bool(pretraining) == bool(cfg.get('load_from'))
+    if pretraining:
+        source = CONFIG_NAME.fullmatch(cfg.load_from.split('/')[1] + '.py')
+        source_dataset = DATA_NAME.fullmatch(source['data'])['dataset']
+        if re.fullmatch(r'\d+x\d+x\d+', pretraining[1]):  # other clips (Table 3)
+            assert (source['clip'], source_dataset) == (pretraining[1], data['dataset'])
+        else:
+            assert source_dataset == pretraining[1]
 
 
 @pytest.mark.parametrize('rel_path', MODEL_BASES)

@@ -4,7 +4,7 @@ import torch
 
 from r21d_plugin.engine.runs import make_test_config, make_train_config
 
-CONFIG = 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py'
+CONFIG = 'configs/demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py'
 
 
 def test_train_arguments_map_onto_the_config(tmp_path):
@@ -20,7 +20,7 @@ def test_train_arguments_map_onto_the_config(tmp_path):
     assert cfg.test_dataloader.persistent_workers is True
     path = make_train_config(CONFIG, resume='work_dirs/x/epoch_3.pth')
     assert path.resume is True and path.load_from == 'work_dirs/x/epoch_3.pth'
-    assert path.work_dir == './work_dirs/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb'
+    assert path.work_dir == './work_dirs/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb'
 
 
 def test_amp_without_gpu_is_refused_clearly(monkeypatch):

@@ -165,7 +165,7 @@ def test_loss_mode_trains_both_streams_on_the_same_samples():
 
 # ---------------------------------------------------------------- end to end, embedded data
 
-TWO_STREAM_CONFIG = 'configs/two_stream/r2plus1d-r10-c16_1xb1-8x2x10_motion-two-stream.py'
+TWO_STREAM_CONFIG = 'configs/two_stream/r2plus1d_r10-c16_1xb1-8x2x10_motion-two-stream.py'
 
 
 def test_two_stream_ten_clip_test_on_the_embedded_dataset(tmp_path, tiny_motion_dataset):

@@ -4,15 +4,13 @@
 # whatever the dataset's size; one center clip per video for validation during training;
 # 10 uniformly spaced center-cropped clips per video for the test (clip@1 and video@1).
 # Layout: MMAction2's tools/data/kinetics (README, "Data preparation").
-# Experiment configs take `clip_len` and `num_classes` from here for the model.
+# Experiment configs take `clip_len` and `num_classes` from here for the model; other clip
+# lengths and optical flow: r21d_plugin.data.pipelines.data_settings (docs/configs.md).
 # MMAction2's VideoDataset that names the file and annotation line of every bad sample
 # (r21d_plugin.data.robust); a video shorter than a clip loops its frames, as MMAction2's.
+# The paths are stated once, in the dataloaders, so that a derived config cannot leave a
+# stale copy behind.
 dataset_type = 'RobustVideoDataset'
-data_root = 'data/kinetics400/videos_train'
-data_root_val = 'data/kinetics400/videos_val'
-ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
-ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
-ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
 num_classes = 400
 clip_len = 8
 
@@ -45,7 +43,7 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=112),
     dict(type='FormatShape', input_format='NCTHW'),
     # 'num_clips' lets MultiClipRecognizer3D tell clips from crops, for the three-crop
-    # option (clip_pipelines.with_three_crop; configs/kinetics/*-3crop-test.py).
+    # option (r21d_plugin.data.pipelines.with_three_crop; configs/kinetics/*-3crop-test.py).
     dict(type='PackActionInputs',
          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips')),
 ]
@@ -58,8 +56,8 @@ train_dataloader = dict(
     sampler=dict(type='FixedLengthEpochSampler', num_samples=1_000_000),
     dataset=dict(
         type=dataset_type,
-        ann_file=ann_file_train,
-        data_prefix=dict(video=data_root),
+        ann_file='data/kinetics400/kinetics400_train_list_videos.txt',
+        data_prefix=dict(video='data/kinetics400/videos_train'),
         num_classes=num_classes,
         allow_short_videos=True,
         pipeline=train_pipeline))
@@ -70,8 +68,8 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
+        ann_file='data/kinetics400/kinetics400_val_list_videos.txt',
+        data_prefix=dict(video='data/kinetics400/videos_val'),
         num_classes=num_classes,
         allow_short_videos=True,
         pipeline=val_pipeline,
@@ -83,8 +81,8 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
+        ann_file='data/kinetics400/kinetics400_val_list_videos.txt',
+        data_prefix=dict(video='data/kinetics400/videos_val'),
         num_classes=num_classes,
         allow_short_videos=True,
         pipeline=test_pipeline,

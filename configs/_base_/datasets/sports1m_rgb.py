@@ -7,28 +7,23 @@ _base_ = ['./kinetics400_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
 from r21d_plugin.data.pipelines import with_num_clips
 
-data_root = 'data/sports1m/videos'
-data_root_val = data_root
-ann_file_train = 'data/sports1m/sports1m_train_list_videos.txt'
-ann_file_val = 'data/sports1m/sports1m_test_list_videos.txt'
-ann_file_test = 'data/sports1m/sports1m_test_list_videos.txt'
 num_classes = 487
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(
     dataset=dict(
-        ann_file=ann_file_train,
-        data_prefix=dict(video=data_root),
+        ann_file='data/sports1m/sports1m_train_list_videos.txt',
+        data_prefix=dict(video='data/sports1m/videos'),
         num_classes=num_classes))
 val_dataloader = dict(
     dataset=dict(
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
+        ann_file='data/sports1m/sports1m_test_list_videos.txt',
+        data_prefix=dict(video='data/sports1m/videos'),
         num_classes=num_classes))
 test_dataloader = dict(
     batch_size=1,  # 100 clips per video
     dataset=dict(
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
+        ann_file='data/sports1m/sports1m_test_list_videos.txt',
+        data_prefix=dict(video='data/sports1m/videos'),
         num_classes=num_classes,
         pipeline=test_pipeline))

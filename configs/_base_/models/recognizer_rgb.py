@@ -1,7 +1,9 @@
 # The recognizer shared by every network of the paper (Table 1): a spatiotemporal ResNet,
 # global spatiotemporal average pooling and one fc layer; at test time the softmax scores
 # of the clips are averaged (video@1) and kept per clip (clip@1).
-# The network bases beside this file add the backbone type (and depth).
+# The network bases beside this file add the backbone type (and depth) of the networks the
+# experiment configs train; any other network of the paper, at any depth:
+# `model = dict(backbone=paper_backbone('MC3', depth=34, clip_len=...))` (docs/configs.md).
 model = dict(
     type='MultiClipRecognizer3D',
     backbone=dict(

@@ -5,7 +5,7 @@
 # Flow frame k is the flow from video frame k to k+1; the clips take every 2nd flow frame,
 # as the RGB clips take every 2nd video frame. Same network, schedule and normalisation as
 # the on-the-fly flow config beside this file.
-_base_ = ['./r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py']
+_base_ = ['./r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-flow.py']
 
 flow_root = 'data/motion_flow'
 clip_len, frame_interval, crop_size = _base_.clip_len, _base_.frame_interval, _base_.crop_size

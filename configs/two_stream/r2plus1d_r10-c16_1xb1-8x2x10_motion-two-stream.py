@@ -11,6 +11,6 @@ _base_ = ['../_base_/default_runtime.py']
 from r21d_plugin.data.pipelines import two_stream_test_settings
 
 model, test_dataloader, test_evaluator = two_stream_test_settings(
-    '{{ fileDirname }}/../demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
-    '{{ fileDirname }}/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py')
+    '{{ fileDirname }}/../demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    '{{ fileDirname }}/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-flow.py')
 test_cfg = dict(type='TestLoop')

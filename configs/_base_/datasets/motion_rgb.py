@@ -5,11 +5,8 @@
 # No horizontal flip: it would turn move_right into move_left.
 # Test: the paper's protocol, 10 uniformly spaced clips, center crop; ClipVideoAccuracy
 # reports clip@1 and video@1 of the same run.
+# The paths are stated once, in the dataloaders (tools/demo.py points them elsewhere).
 dataset_type = 'VideoDataset'
-data_root = 'data/motion'
-ann_file_train = f'{data_root}/train.txt'
-ann_file_val = f'{data_root}/val.txt'
-ann_file_test = f'{data_root}/test.txt'
 clip_len = 8
 frame_interval = 2
 crop_size = 28
@@ -52,22 +49,22 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, ann_file=ann_file_train,
-                 data_prefix=dict(video=data_root), pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, ann_file='data/motion/train.txt',
+                 data_prefix=dict(video='data/motion'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, ann_file=ann_file_val,
-                 data_prefix=dict(video=data_root), pipeline=val_pipeline, test_mode=True))
+    dataset=dict(type=dataset_type, ann_file='data/motion/val.txt',
+                 data_prefix=dict(video='data/motion'), pipeline=val_pipeline, test_mode=True))
 test_dataloader = dict(
     batch_size=1,
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, ann_file=ann_file_test,
-                 data_prefix=dict(video=data_root), pipeline=test_pipeline, test_mode=True))
+    dataset=dict(type=dataset_type, ann_file='data/motion/test.txt',
+                 data_prefix=dict(video='data/motion'), pipeline=test_pipeline, test_mode=True))
 
 val_evaluator = dict(type='ClipVideoAccuracy')
 test_evaluator = val_evaluator

@@ -5,7 +5,7 @@
 # is not the paper's SGD either: AdamW with warm-up and cosine decay learns this dataset in
 # 640 iterations (10 epochs of 1024 videos), where SGD with momentum needed about 1.5 times
 # as many in our trials.
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/motion.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/motion_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
 from r21d_plugin import paper_backbone
 

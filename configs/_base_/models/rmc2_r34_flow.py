@@ -1,4 +1,0 @@
-# rMC2: 2D convs in groups 1..1, 3D in groups 2..5; 34 layers, optical flow input.
-_base_ = ['./recognizer_flow.py']
-
-model = dict(backbone=dict(type='ReversedMixedConvResNet', switch_group=2, depth=34))

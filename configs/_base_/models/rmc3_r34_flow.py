@@ -1,4 +1,0 @@
-# rMC3: 2D convs in groups 1..2, 3D in groups 3..5; 34 layers, optical flow input.
-_base_ = ['./recognizer_flow.py']
-
-model = dict(backbone=dict(type='ReversedMixedConvResNet', switch_group=3, depth=34))

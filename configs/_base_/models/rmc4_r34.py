@@ -1,4 +1,0 @@
-# rMC4: 2D convs in groups 1..3, 3D in groups 4..5; 34 layers, RGB input.
-_base_ = ['./recognizer_rgb.py']
-
-model = dict(backbone=dict(type='ReversedMixedConvResNet', switch_group=4, depth=34))

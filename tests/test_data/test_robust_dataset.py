@@ -289,3 +289,35 @@ def test_native_decoder_crash_names_the_sample(root):
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, timeout=120)
     assert result.returncode == -signal.SIGSEGV
     assert f'<loading {ann}:1: {bad}>'.encode() in result.stderr
+
+
+@pytest.mark.parametrize('limit, stops', [(0.5, False), (0.2, True)])
+def test_the_issue_six_video_run_trains_on_or_stops_by_the_limit(tmp_path, tiny_demo_config,
+                                                                tiny_motion_dataset, limit,
+                                                                stops):
+    """Issue 18's case through the training entry point (tools/train.py's make_train_config
+    and run_train): six videos, one missing and one truncated, two epochs."""
+    from r21d_plugin.engine.runs import make_train_config, run_train
+
+    good = (tiny_motion_dataset / 'train.txt').read_text().splitlines()[:4]
+    good = [f'{tiny_motion_dataset / line.split()[0]} {line.split()[1]}' for line in good]
+    truncated = make_broken(tmp_path, 'truncated')
+    ann = write_annotation(tmp_path / 'six.txt', good[:2] + ['gone.mp4 1'] + good[2:]
+                           + [f'{truncated.name} 2'])
+    dataset = 'train_dataloader.dataset.'
+    cfg = make_train_config(
+        str(tiny_demo_config(max_epochs=2, base_channels=4)), work_dir=str(tmp_path / 'work'),
+        no_validate=True, cfg_options={
+            dataset + 'type': 'RobustVideoDataset', dataset + 'ann_file': str(ann),
+            dataset + 'data_prefix': dict(video=str(tmp_path)),
+            dataset + 'skip_bad_samples': True, dataset + 'max_skip_fraction': limit})
+    if not stops:
+        runner = run_train(cfg)
+        assert runner.epoch == 2
+        assert runner.train_dataloader.dataset.skip_counts == (6, 2, 6)
+        return
+    with pytest.raises(SkipLimitError) as info:
+        run_train(cfg)
+    assert str(info.value).startswith(
+        '2 of 6 distinct files bad (33.3%), more than max_skip_fraction=0.2: counted over the '
+        f'files that the loading processes of this run tried (6 of the 6 listed in {ann})')

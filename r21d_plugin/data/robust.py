@@ -79,6 +79,11 @@ class AnnotationLine:
     error: Optional[str]
 
 
+#: An integer as annotation files write it: ASCII digits, optionally signed (int() would
+#: also take '1_0', ' 1' or other scripts' digits).
+_INTEGER = re.compile(r'[-+]?[0-9]+')
+
+
 def _parse_labels(tokens: Sequence[str], multi_class: bool, num_classes: Optional[int],
                   require_label: bool):
     if not tokens:
@@ -90,10 +95,9 @@ def _parse_labels(tokens: Sequence[str], multi_class: bool, num_classes: Optiona
                          'for multi-label data, or check the delimiter)')
     labels = []
     for token in tokens:
-        try:
-            label = int(token)
-        except ValueError:
-            raise _LineError(f'label {token!r} is not an integer') from None
+        if not _INTEGER.fullmatch(token):
+            raise _LineError(f'label {token!r} is not an integer')
+        label = int(token)
         if label < 0 or (num_classes is not None and label >= num_classes):
             valid = f'0..{num_classes - 1}' if num_classes is not None else '>= 0'
             raise _LineError(f'label {label} is out of range ({valid})')
@@ -130,10 +134,9 @@ def parse_rawframe_line(text: str, with_offset: bool = False, multi_class: bool 
         raise _LineError(f'expected "<frame dir> {" ".join(f"<{c}>" for c in counts)} <label>"')
     info = dict(frame_dir=tokens[0])
     for name, token in zip(counts, tokens[1:]):
-        try:
-            info[name] = int(token)
-        except ValueError:
-            raise _LineError(f'{name} {token!r} is not an integer') from None
+        if not _INTEGER.fullmatch(token):
+            raise _LineError(f'{name} {token!r} is not an integer')
+        info[name] = int(token)
     if info['total_frames'] <= 0:
         raise _LineError(f'total_frames is {info["total_frames"]}; a sample needs frames')
     if info.get('offset', 0) < 0:
@@ -222,6 +225,13 @@ def _check_loading_state(results: dict, allow_short_videos: bool) -> None:
         first = [img is None for img in imgs].index(True)
         raise _SampleProblem(
             f'frame {first} of the clip could not be decoded (truncated or corrupt file)')
+    if isinstance(imgs, list) and results.get('modality', 'RGB') == 'RGB':
+        # decord returns garbage shapes for some frame sizes (1 x 1 MJPG: 1 x 1 x 96).
+        odd = next((img.shape for img in imgs if getattr(img, 'ndim', 3) != 3
+                    or img.shape[2] != 3), None)
+        if odd is not None:
+            raise _SampleProblem(f'the decoder returned a frame of shape {odd}, not height x '
+                                 'width x 3 (a frame size it does not handle)')
 
 
 def _call(function: Callable, argument):
@@ -237,6 +247,15 @@ def _call_labelled(label: str, function: Callable, argument):
     """
     code = _call.__code__.replace(co_filename=label)
     return types.FunctionType(code, _call.__globals__)(function, argument)
+
+
+#: Decoder messages that have a plainer explanation.
+_DECODER_HINTS = {
+    'cannot find video stream': 'the file has no video stream (audio only, or a container '
+                                'with no frames written)',
+    'The size must exactly match': 'decord cannot convert frames of this size (seen with '
+                                   'tiny or odd widths); re-encode the video at a usual size',
+}
 
 
 def exception_summary(exc: BaseException) -> str:
@@ -361,9 +380,13 @@ class _RobustLoading:
                 results = transform(results)
             except Exception as exc:
                 name = type(transform).__name__
-                hint = ('; the file is corrupt, truncated or not a video'
-                        if name.endswith(('Init', 'Decode')) else '')
-                raise _SampleProblem(f'{name} failed: {exception_summary(exc)}{hint}') from exc
+                summary = exception_summary(exc)
+                hint = next((f'; {why}' for known, why in _DECODER_HINTS.items()
+                             if known in summary), None)
+                if hint is None:
+                    hint = ('; the file is corrupt, truncated or not a video'
+                            if name.endswith(('Init', 'Decode')) else '')
+                raise _SampleProblem(f'{name} failed: {summary}{hint}') from exc
             if results is None:
                 return None
             _check_loading_state(results, self.allow_short_videos)

@@ -363,8 +363,8 @@ class _RobustLoading:
         states = self._source_states
         if states is None:
             return SkipCounts(0, 0, 0)
-        return SkipCounts(int(torch.count_nonzero(states)), int((states == _BAD).sum()),
-                          len(states))
+        untried, _, bad = torch.bincount(states, minlength=3).tolist()
+        return SkipCounts(len(states) - untried, bad, len(states))
 
     def _location(self, data_info: dict) -> str:
         return f'{self.ann_file}:{data_info["ann_lineno"]}: {data_info[self.source_key]}'

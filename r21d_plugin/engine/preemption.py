@@ -8,8 +8,8 @@ turns that signal into a checkpoint instead of lost work:
   finishes, and at its end every rank agrees (one all-reduce per iteration in distributed
   runs, so that all ranks stop at the same iteration);
 * rank 0 writes ``preempted.pth`` atomically beside the regular checkpoints, with the model,
-  optimizer, schedulers, message hub, the position in the epoch and the random states, and
-  points ``last_checkpoint`` at it; then every process exits with status
+  optimizer, schedulers, message hub, the position in the epoch and every rank's random
+  states, and points ``last_checkpoint`` at it; then every process exits with status
   :data:`PREEMPTED_EXIT_STATUS` (75, ``EX_TEMPFAIL``: "try again"), which a job script can
   tell from success (0) and from a crash (1);
 * ``--resume`` continues from it: the interrupted epoch restarts at the batch after the last
@@ -33,7 +33,8 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import (all_gather_object, barrier, get_rank, get_world_size,
+                           is_main_process)
 from mmengine.fileio import get_file_backend
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.runner import EpochBasedTrainLoop
@@ -144,9 +145,11 @@ class PreemptionHook(Hook):
                 number = getattr(signal, name)
                 self._installed[number] = signal.signal(number, self._on_signal)
         meta = self._loaded_meta or {}
-        if meta.get('preempted') and (runner.epoch, runner.iter) == (meta['epoch'],
-                                                                      meta['iter']):
-            self._resume_at = dict(meta['preempted'], epoch=meta['epoch'])
+        position = meta.get('preempted') or {}
+        # Resumed (not just loaded) from a checkpoint taken inside an epoch: skip into it.
+        if position.get('batches_done') and (runner.epoch, runner.iter) == (meta['epoch'],
+                                                                             meta['iter']):
+            self._resume_at = dict(position, epoch=meta['epoch'])
 
     def after_train(self, runner) -> None:
         for number, handler in self._installed.items():
@@ -181,7 +184,8 @@ class PreemptionHook(Hook):
         path = get_file_backend(out_dir, backend_args=backend_args).join_path(
             out_dir, PREEMPTED_CHECKPOINT)
         position = dict(signal=self.received or 'a signal on another rank',
-                        batches_done=batches_done, random_states=random_states())
+                        batches_done=batches_done,
+                        random_states=all_gather_object(random_states()))
         meta = dict(epoch=epoch, iter=iteration, preempted=position)
         try:
             runner.save_checkpoint(out_dir, PREEMPTED_CHECKPOINT, meta=meta,
@@ -219,9 +223,15 @@ class PreemptionHook(Hook):
             f'Resuming epoch {runner.epoch + 1} interrupted by {resume_at["signal"]} after '
             f'batch {skip}/{len(loop.dataloader)}: its first {skip} batches are skipped '
             'without being loaded')
+        states = resume_at['random_states']  # one per rank of the interrupted run
+        if len(states) != get_world_size():
+            runner.logger.warning(
+                f'PreemptionHook: the interrupted run had {len(states)} processes, this one '
+                f'{get_world_size()}; random states are restored from its rank 0 only')
         original = batch_sampler.sampler
-        batch_sampler.sampler = _ResumeInEpoch(original, skip * batch_sampler.batch_size,
-                                               resume_at['random_states'])
+        batch_sampler.sampler = _ResumeInEpoch(
+            original, skip * batch_sampler.batch_size,
+            states[get_rank()] if len(states) == get_world_size() else states[0])
         run_iter = loop.run_iter
         loop.run_iter = lambda idx, data_batch: run_iter(idx + skip, data_batch)
         self._patched = (batch_sampler, original, loop)

@@ -101,7 +101,7 @@ class InterruptAt(Hook):
 
 def make_runner(work_dir, max_epochs=3, resume=False, seed_hook=True, max_keep_ckpts=1,
                 interrupt_at=None, num_workers=0, persistent_workers=False, extra_hooks=None,
-                custom_hooks=(), dataset=None):
+                custom_hooks=(), dataset=None, **runner_args):
     hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1,
                                  max_keep_ckpts=max_keep_ckpts),
                  logger=dict(type='LoggerHook', interval=100), **(extra_hooks or {}))
@@ -121,7 +121,7 @@ def make_runner(work_dir, max_epochs=3, resume=False, seed_hook=True, max_keep_c
         param_scheduler=dict(type='MultiStepLR', milestones=[2], gamma=0.1),
         default_hooks=hooks, randomness=dict(seed=7), resume=resume,
         custom_hooks=custom_hooks or None,
-        default_scope='mmaction', log_level='WARNING')
+        default_scope='mmaction', log_level='WARNING', **runner_args)
 
 
 def final_weights(runner):

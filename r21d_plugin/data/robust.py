@@ -25,7 +25,6 @@ neither the file nor the line (``ValueError: too many values to unpack``, decord
   one rank's count passes it.
 """
 import faulthandler
-import os
 import os.path as osp
 import re
 import types

@@ -6,7 +6,6 @@ with :func:`safe_output_path`. An entry whose name is absolute, has a ``..`` com
 empty, or would resolve outside the output folder through a symbolic link is refused with
 an error naming the annotation file and line; nothing is then written or removed for it.
 """
-import os
 import os.path as osp
 from typing import Optional
 

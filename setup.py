@@ -33,6 +33,6 @@ setup(
         # torchvision (the reference the weight converters are tested against) is not
         # listed: each release pins one torch, so pip would replace the installed torch.
         # tools/setup.sh --tests installs the release paired with the installed torch.
-        'tests': ['pytest>=7', 'pytest-xdist'],
+        'tests': ['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7'],
     },
 )

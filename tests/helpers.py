@@ -91,6 +91,64 @@ def move_moov_first(data: bytes) -> bytes:
     return data[:mdat_at] + bytes(moov) + data[mdat_at:moov_at] + data[moov_at + moov_size:]
 
 
+_CONTAINER_BOXES = ('moov', 'trak', 'mdia', 'minf', 'stbl')
+
+
+def _rewrite_boxes(data: bytes, start: int, end: int, edit) -> bytes:
+    out = b''
+    for kind, at, size in _boxes(data, start, end):
+        if kind in _CONTAINER_BOXES:
+            body = _rewrite_boxes(data, at + 8, at + size, edit)
+            out += struct.pack('>I4s', 8 + len(body), kind.encode('latin1')) + body
+        else:
+            out += edit(kind, data[at:at + size])
+    return out
+
+
+def edit_mp4_boxes(data: bytes, edit) -> bytes:
+    """An OpenCV mp4 with each leaf box of its index replaced by ``edit(kind, box)``.
+
+    OpenCV writes the index (moov) after the media data, so a box that changes size moves
+    no chunk offset; the sizes of the boxes around it are recomputed.
+    """
+    return _rewrite_boxes(data, 0, len(data), edit)
+
+
+def rotated_mp4(data: bytes, degrees: int = 90) -> bytes:
+    """The video track's display matrix set to a rotation, as phones record portrait video."""
+    one, minus_one, w = 0x10000, 0xFFFF0000, 0x40000000
+    matrix = {90: (0, one, 0, minus_one, 0, 0, 0, 0, w),
+              180: (minus_one, 0, 0, 0, minus_one, 0, 0, 0, w),
+              270: (0, minus_one, 0, one, 0, 0, 0, 0, w)}[degrees]
+
+    def edit(kind, box):
+        if kind != 'tkhd':
+            return box
+        assert box[8] == 0, 'tkhd version 0 expected'
+        return box[:48] + struct.pack('>9I', *matrix) + box[84:]
+
+    return edit_mp4_boxes(data, edit)
+
+
+def variable_rate_mp4(data: bytes) -> bytes:
+    """The frames' durations made uneven (first half twice as fast as the second half),
+    keeping the total duration: a variable frame rate video."""
+
+    def edit(kind, box):
+        if kind != 'stts':
+            return box
+        (count, delta), = [struct.unpack('>II', box[16:24])]
+        first = count // 2
+        entries = [(first, delta * 2 // 3), (count - first, None)]
+        rest = (count * delta - first * entries[0][1]) // (count - first)
+        entries[1] = (count - first, rest)
+        body = struct.pack('>II', 0, len(entries)) + b''.join(struct.pack('>II', *e)
+                                                                for e in entries)
+        return struct.pack('>I4s', 8 + len(body), b'stts') + body
+
+    return edit_mp4_boxes(data, edit)
+
+
 def make_broken(directory: Path, kind: str) -> Path:
     """A file of the given kind of breakage in ``directory``; returns its path."""
     if kind == 'missing':
@@ -143,8 +201,8 @@ def write_frames(frame_dir: Path, num_frames: int, modality: str = 'RGB') -> Pat
     return frame_dir
 
 
-__all__ = ['SIZE', 'write_video', 'move_moov_first', 'make_broken', 'write_annotation',
-           'write_frames']
+__all__ = ['SIZE', 'write_video', 'move_moov_first', 'edit_mp4_boxes', 'rotated_mp4',
+           'variable_rate_mp4', 'make_broken', 'write_annotation', 'write_frames']
 
 
 # --------------------------------------------------------------------- source models

@@ -12,22 +12,30 @@ neither the file nor the line (``ValueError: too many values to unpack``, decord
   dataset) or a video shorter than one clip raises :class:`BadSampleError` naming the
   annotation line, the file and the reason;
 * with ``skip_bad_samples=True`` (training sets only) a bad sample is logged by name, counted
-  and replaced by a random other sample (mmengine's ``max_refetch`` mechanism); once more than
-  ``max_skip_fraction`` of the samples drawn were bad, :class:`SkipLimitError` stops the run.
-  Counts live in each data-loading process (every DataLoader worker, or the main process when
-  ``num_workers=0``); non-persistent workers start each epoch from zero.
+  and replaced by a random other sample (mmengine's ``max_refetch`` mechanism). The skip limit
+  measures the dataset, not the luck of the draws: a file found bad once is known bad (never
+  decoded again, never counted twice), and the fraction judged is *distinct bad files over
+  distinct files tried*. It is judged once ``min(skip_limit_min_seen, distinct files listed)``
+  distinct files have been tried, and again at every new bad file after that; past
+  ``max_skip_fraction`` :class:`SkipLimitError` stops the run. The record of which files were
+  tried and which were bad lives in shared memory created with the dataset, so the main process
+  and all its DataLoader workers (persistent or not, every epoch) count together: the count is
+  exact for one rank. Ranks count separately (each over the files its own loading processes
+  tried; redraws may pick any file), so in a distributed run the limit stops the run as soon as
+  one rank's count passes it.
 """
 import faulthandler
-import os
 import os.path as osp
 import re
 import types
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Hashable, Iterator, List, NamedTuple, Optional, Sequence
 
+import torch
 from mmaction.datasets import RawframeDataset, VideoDataset
 from mmaction.registry import DATASETS
-from mmengine.fileio import exists, list_from_file
+from mmengine.dist import get_dist_info
+from mmengine.fileio import exists, get
 from mmengine.logging import MMLogger
 from torch.utils.data import get_worker_info
 
@@ -49,7 +57,7 @@ class BadSampleError(RuntimeError):
 
 
 class SkipLimitError(RuntimeError):
-    """More than ``max_skip_fraction`` of the samples drawn were bad."""
+    """More than ``max_skip_fraction`` of the distinct files tried were bad."""
 
 
 class _LineError(ValueError):
@@ -70,6 +78,11 @@ class AnnotationLine:
     error: Optional[str]
 
 
+#: An integer as annotation files write it: ASCII digits, optionally signed (int() would
+#: also take '1_0', ' 1' or other scripts' digits).
+_INTEGER = re.compile(r'[-+]?[0-9]+')
+
+
 def _parse_labels(tokens: Sequence[str], multi_class: bool, num_classes: Optional[int],
                   require_label: bool):
     if not tokens:
@@ -81,10 +94,9 @@ def _parse_labels(tokens: Sequence[str], multi_class: bool, num_classes: Optiona
                          'for multi-label data, or check the delimiter)')
     labels = []
     for token in tokens:
-        try:
-            label = int(token)
-        except ValueError:
-            raise _LineError(f'label {token!r} is not an integer') from None
+        if not _INTEGER.fullmatch(token):
+            raise _LineError(f'label {token!r} is not an integer')
+        label = int(token)
         if label < 0 or (num_classes is not None and label >= num_classes):
             valid = f'0..{num_classes - 1}' if num_classes is not None else '>= 0'
             raise _LineError(f'label {label} is out of range ({valid})')
@@ -121,10 +133,9 @@ def parse_rawframe_line(text: str, with_offset: bool = False, multi_class: bool 
         raise _LineError(f'expected "<frame dir> {" ".join(f"<{c}>" for c in counts)} <label>"')
     info = dict(frame_dir=tokens[0])
     for name, token in zip(counts, tokens[1:]):
-        try:
-            info[name] = int(token)
-        except ValueError:
-            raise _LineError(f'{name} {token!r} is not an integer') from None
+        if not _INTEGER.fullmatch(token):
+            raise _LineError(f'{name} {token!r} is not an integer')
+        info[name] = int(token)
     if info['total_frames'] <= 0:
         raise _LineError(f'total_frames is {info["total_frames"]}; a sample needs frames')
     if info.get('offset', 0) < 0:
@@ -134,14 +145,33 @@ def parse_rawframe_line(text: str, with_offset: bool = False, multi_class: bool 
     return info
 
 
+#: First character of a comment line in an annotation file.
+COMMENT = '#'
+
+
+def _decode_line(raw: bytes) -> str:
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise _LineError(f'not UTF-8 text (byte 0x{raw[exc.start]:02x} at column '
+                         f'{exc.start + 1})') from None
+
+
 def read_annotation(ann_file: str, parse_line: Callable[[str], dict],
                     backend_args: Optional[dict] = None) -> Iterator[AnnotationLine]:
-    """Parse every non-blank line of ``ann_file``, keeping its 1-based line number."""
-    for lineno, text in enumerate(list_from_file(ann_file, backend_args=backend_args), 1):
-        if not text.strip():
+    """Parse every line of ``ann_file`` that holds an entry, keeping its 1-based number.
+
+    Blank lines and comment lines (first non-blank character ``#``) are skipped. A line that
+    is not UTF-8 text is an invalid line (its text shown with the bad bytes escaped), not an
+    error for the whole file.
+    """
+    raw_lines = get(ann_file, backend_args=backend_args).splitlines()
+    for lineno, raw in enumerate(raw_lines, 1):
+        text = raw.decode('utf-8', errors='backslashreplace')
+        if not text.strip() or text.lstrip().startswith(COMMENT):
             continue
         try:
-            yield AnnotationLine(lineno, text, parse_line(text), None)
+            yield AnnotationLine(lineno, text, parse_line(_decode_line(raw)), None)
         except _LineError as exc:
             yield AnnotationLine(lineno, text, None, str(exc))
 
@@ -185,7 +215,8 @@ def _check_loading_state(results: dict, allow_short_videos: bool) -> None:
         span = shortest_clip_span(results['clip_len'], results.get('frame_interval', 1))
         if total < span:
             raise _SampleProblem(
-                f'{total} frames, fewer than the {span} that one clip spans (clip_len '
+                f'{total} frame{"s" if total > 1 else ""}, fewer than the {span} that one '
+                f'clip spans (clip_len '
                 f'{results["clip_len"]} x frame_interval {results.get("frame_interval", 1)}); '
                 'MMAction2 would loop the frames. Set allow_short_videos=True to accept that')
     imgs = results.get('imgs')
@@ -193,6 +224,13 @@ def _check_loading_state(results: dict, allow_short_videos: bool) -> None:
         first = [img is None for img in imgs].index(True)
         raise _SampleProblem(
             f'frame {first} of the clip could not be decoded (truncated or corrupt file)')
+    if isinstance(imgs, list) and results.get('modality', 'RGB') == 'RGB':
+        # decord returns garbage shapes for some frame sizes (1 x 1 MJPG: 1 x 1 x 96).
+        odd = next((img.shape for img in imgs if getattr(img, 'ndim', 3) != 3
+                    or img.shape[2] != 3), None)
+        if odd is not None:
+            raise _SampleProblem(f'the decoder returned a frame of shape {odd}, not height x '
+                                 'width x 3 (a frame size it does not handle)')
 
 
 def _call(function: Callable, argument):
@@ -210,11 +248,32 @@ def _call_labelled(label: str, function: Callable, argument):
     return types.FunctionType(code, _call.__globals__)(function, argument)
 
 
+#: Decoder messages that have a plainer explanation.
+_DECODER_HINTS = {
+    'cannot find video stream': 'the file has no video stream (audio only, or a container '
+                                'with no frames written)',
+    'The size must exactly match': 'decord cannot convert frames of this size (seen with '
+                                   'tiny or odd widths); re-encode the video at a usual size',
+}
+
+
 def exception_summary(exc: BaseException) -> str:
     """``Type: first line of the message``, without decord's timestamp and source location."""
     lines = str(exc).strip().splitlines()
     message = re.sub(r'^\[[\d:]+\] \S+:\d+: ', '', lines[0]) if lines else ''
     return f'{type(exc).__name__}: {message}' if message else type(exc).__name__
+
+
+#: States of a distinct file in the skip record.
+_UNTRIED, _GOOD, _BAD = 0, 1, 2
+
+
+class SkipCounts(NamedTuple):
+    """The skip record of one rank: distinct files tried, found bad, and listed."""
+
+    tried: int
+    bad: int
+    listed: int
 
 
 class _RobustLoading:
@@ -224,38 +283,87 @@ class _RobustLoading:
     source_key: str
     #: data_prefix key under which that path is rooted.
     prefix_key: str
+    #: What one distinct sample source is called in messages (plural).
+    source_noun: str
 
     def _init_robustness(self, skip_bad_samples: bool, max_skip_fraction: float,
                          skip_limit_min_seen: int, allow_short_videos: bool) -> None:
         if not 0 <= max_skip_fraction <= 1:
             raise ValueError(f'max_skip_fraction must lie in [0, 1], got {max_skip_fraction}')
+        if skip_limit_min_seen < 1:
+            raise ValueError(f'skip_limit_min_seen must be at least 1, got {skip_limit_min_seen}')
         self.skip_bad_samples = skip_bad_samples
         self.max_skip_fraction = max_skip_fraction
         self.skip_limit_min_seen = skip_limit_min_seen
         self.allow_short_videos = allow_short_videos
-        self.samples_seen = 0
-        self.samples_skipped = 0
+        # One byte per distinct source (_UNTRIED/_GOOD/_BAD), in shared memory so that the
+        # DataLoader workers started from this process write to the same record.
+        self._source_states: Optional[torch.Tensor] = None
+        self._judged_once = False  # this process has seen the judging threshold reached
+        self._rank, self._world_size = 0, 1
 
     def _parse_line(self, text: str) -> dict:
         raise NotImplementedError
 
+    def _source_identity(self, info: dict) -> Hashable:
+        """What makes two entries the same source (a bad one is bad for both)."""
+        return info[self.source_key]
+
     def load_data_list(self) -> List[dict]:
-        """Load the annotation file; raise one AnnotationError naming every bad line."""
+        """Load the annotation file; raise one AnnotationError naming every bad line.
+
+        Besides malformed lines, a source listed twice with different labels is an error
+        (one of the labels would be silently wrong); listed twice with the same label it
+        is kept (MMAction2 does: it is drawn twice as often) and reported in a warning.
+        """
         if not exists(self.ann_file):
             raise FileNotFoundError(f'annotation file {self.ann_file} not found')
         lines = list(read_annotation(self.ann_file, self._parse_line))
         bad = [line for line in lines if line.error is not None]
-        if bad:
-            raise AnnotationError(f'{len(bad)} bad line(s) in annotation file {self.ann_file}:'
-                                  f'\n{format_annotation_errors(self.ann_file, bad)}')
         prefix = self.data_prefix.get(self.prefix_key)
-        data_list = []
+        data_list, first_of, repeats = [], {}, []
         for line in lines:
+            if line.error is not None:
+                continue
             info = dict(line.info, ann_lineno=line.lineno)
             if prefix is not None:
                 info[self.source_key] = osp.join(prefix, info[self.source_key])
+            identity = self._source_identity(line.info)
+            first = first_of.setdefault(identity, (len(first_of), line))[1]
+            if first is not line:
+                if first.info['label'] != line.info['label']:
+                    bad.append(AnnotationLine(
+                        line.lineno, line.text, None,
+                        f'listed on line {first.lineno} with label {first.info["label"]}, '
+                        f'here with label {line.info["label"]} (one source, one label; '
+                        'set multi_class=True for multi-label data)'))
+                    continue
+                repeats.append((line.lineno, first.lineno))
+            info['source_index'] = first_of[identity][0]
             data_list.append(info)
+        if bad:
+            bad.sort(key=lambda line: line.lineno)
+            raise AnnotationError(f'{len(bad)} bad line(s) in annotation file {self.ann_file}:'
+                                  f'\n{format_annotation_errors(self.ann_file, bad)}')
+        if repeats:
+            shown = ', '.join(f'line {line} repeats line {first}' for line, first in repeats[:5])
+            MMLogger.get_current_instance().warning(
+                f'{self.ann_file}: {len(repeats)} line(s) repeat an earlier entry ({shown}'
+                f'{", ..." if len(repeats) > 5 else ""}); each listing is a sample of its own, '
+                'so those sources are drawn more often')
+        if self.skip_bad_samples and not self.test_mode:
+            self._source_states = torch.zeros(len(first_of), dtype=torch.uint8).share_memory_()
+            self._rank, self._world_size = get_dist_info()
         return data_list
+
+    @property
+    def skip_counts(self) -> SkipCounts:
+        """Distinct sources tried and found bad by this rank's loading processes, and listed."""
+        states = self._source_states
+        if states is None:
+            return SkipCounts(0, 0, 0)
+        untried, _, bad = torch.bincount(states, minlength=3).tolist()
+        return SkipCounts(len(states) - untried, bad, len(states))
 
     def _location(self, data_info: dict) -> str:
         return f'{self.ann_file}:{data_info["ann_lineno"]}: {data_info[self.source_key]}'
@@ -271,9 +379,13 @@ class _RobustLoading:
                 results = transform(results)
             except Exception as exc:
                 name = type(transform).__name__
-                hint = ('; the file is corrupt, truncated or not a video'
-                        if name.endswith(('Init', 'Decode')) else '')
-                raise _SampleProblem(f'{name} failed: {exception_summary(exc)}{hint}') from exc
+                summary = exception_summary(exc)
+                hint = next((f'; {why}' for known, why in _DECODER_HINTS.items()
+                             if known in summary), None)
+                if hint is None:
+                    hint = ('; the file is corrupt, truncated or not a video'
+                            if name.endswith(('Init', 'Decode')) else '')
+                raise _SampleProblem(f'{name} failed: {summary}{hint}') from exc
             if results is None:
                 return None
             _check_loading_state(results, self.allow_short_videos)
@@ -284,39 +396,63 @@ class _RobustLoading:
 
         Raises:
             BadSampleError: the sample is bad and skipping is off (or this is a test set).
-            SkipLimitError: skipping is on and too many samples were bad.
+            SkipLimitError: skipping is on and too many distinct sources were bad.
         """
         if not faulthandler.is_enabled():
             faulthandler.enable()
         data_info = self.get_data_info(idx)
+        skipping = self._source_states is not None
+        source = data_info['source_index']
+        if skipping and self._source_states[source] == _BAD:
+            return None  # known bad: not decoded again, not counted again
         location = self._location(data_info)
-        self.samples_seen += 1
         try:
-            return _call_labelled(f'<loading {location}>', self._load, data_info)
+            results = _call_labelled(f'<loading {location}>', self._load, data_info)
         except _SampleProblem as exc:
             error = BadSampleError(location, str(exc))
-            if not self.skip_bad_samples or self.test_mode:
+            if not skipping:
                 raise error from exc.__cause__
-            self._count_skip(error)
+            self._record(source, error)
             return None
+        if skipping:
+            self._record(source, None)
+        return results
 
-    def _count_skip(self, error: BadSampleError) -> None:
-        self.samples_skipped += 1
-        worker = get_worker_info()
-        where = (f'DataLoader worker {worker.id}' if worker is not None
-                 else f'process {os.getpid()}')
-        fraction = self.samples_skipped / self.samples_seen
-        MMLogger.get_current_instance().warning(
-            f'Skipped bad sample ({self.samples_skipped} skipped of {self.samples_seen} drawn '
-            f'by {where}, {fraction:.1%}): {error}')
-        if (self.samples_seen >= min(self.skip_limit_min_seen, len(self))
-                and fraction > self.max_skip_fraction):
+    def _record(self, source: int, error: Optional[BadSampleError]) -> None:
+        """Mark a source good or bad, log a new bad one, and judge the limit when due."""
+        states = self._source_states
+        previous, state = int(states[source]), _GOOD if error is None else _BAD
+        if previous == state:
+            return
+        states[source] = state
+        if error is None and self._judged_once:
+            return  # past the threshold the fraction can only rise at a bad source
+        counts = self.skip_counts
+        if error is not None:
+            MMLogger.get_current_instance().warning(
+                f'Skipped bad sample ({counts.bad} of {counts.tried} distinct '
+                f'{self.source_noun} tried by {self._scope()} bad so far): {error}')
+        if counts.tried < min(self.skip_limit_min_seen, counts.listed):
+            return
+        self._judged_once = True
+        fraction = counts.bad / counts.tried
+        if fraction > self.max_skip_fraction:
+            last = f' Last: {error}.' if error is not None else ''
             raise SkipLimitError(
-                f'{self.samples_skipped} of the {self.samples_seen} samples drawn by {where} '
-                f'were bad ({fraction:.1%}), more than max_skip_fraction='
-                f'{self.max_skip_fraction}. Last: {error}. '
+                f'{counts.bad} of {counts.tried} distinct {self.source_noun} bad '
+                f'({fraction:.1%}), more than max_skip_fraction={self.max_skip_fraction}: '
+                f'counted over the {self.source_noun} that {self._scope()} tried '
+                f'({counts.tried} of the {counts.listed} listed in {self.ann_file}), each '
+                f'bad one once however often it was drawn.{last} '
                 f'List them all with: python tools/check_dataset.py {self.ann_file} '
                 f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()}')
+
+    def _scope(self) -> str:
+        """Whose loading processes share the skip record, for messages."""
+        where = 'the loading processes' if get_worker_info() is None else 'the DataLoader workers'
+        if self._world_size > 1:
+            return f'{where} of rank {self._rank} (of {self._world_size})'
+        return f'{where} of this run'
 
     def _check_options(self) -> str:
         """tools/check_dataset.py options for this dataset's kind of annotation."""
@@ -329,9 +465,11 @@ _ROBUST_ARGS = """
             and counted) instead of raising. Never applies in test mode, where a replaced
             sample would change the metric. Defaults to False.
         max_skip_fraction (float): With ``skip_bad_samples``, stop with SkipLimitError once
-            more than this fraction of the samples drawn were bad. Defaults to 0.01.
-        skip_limit_min_seen (int): Samples a loading process must have drawn before the
-            fraction is judged (or the dataset size, if smaller). Defaults to 100.
+            more than this fraction of the distinct sources (files, or frame directories)
+            tried were bad; each bad source counts once, however often it was drawn.
+            Defaults to 0.01.
+        skip_limit_min_seen (int): Distinct sources that must have been tried before the
+            fraction is judged (or all those listed, if fewer). Defaults to 100.
         allow_short_videos (bool): Accept samples with fewer frames than one clip spans
             (MMAction2 then loops their frames) instead of treating them as bad.
             Defaults to False.
@@ -349,6 +487,7 @@ class RobustVideoDataset(_RobustLoading, VideoDataset):
 
     source_key = 'filename'
     prefix_key = 'video'
+    source_noun = 'files'
 
     def __init__(self, *args, skip_bad_samples: bool = False, max_skip_fraction: float = 0.01,
                  skip_limit_min_seen: int = 100, allow_short_videos: bool = False,
@@ -379,6 +518,7 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
 
     source_key = 'frame_dir'
     prefix_key = 'img'
+    source_noun = 'frame directories'
 
     def __init__(self, *args, skip_bad_samples: bool = False, max_skip_fraction: float = 0.01,
                  skip_limit_min_seen: int = 100, allow_short_videos: bool = False,
@@ -390,6 +530,10 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
     def _parse_line(self, text: str) -> dict:
         return parse_rawframe_line(text, self.with_offset, self.multi_class, self.num_classes,
                                    require_label=not self.test_mode)
+
+    def _source_identity(self, info: dict) -> Hashable:
+        # Segments of one directory (with_offset) are separate sources.
+        return info['frame_dir'], info.get('offset', 0), info['total_frames']
 
     def _check_options(self) -> str:
         return (f' --rawframes --modality {self.modality} --filename-tmpl '
@@ -403,7 +547,7 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
 
 
 __all__ = [
-    'AnnotationError', 'AnnotationLine', 'BadSampleError', 'SkipLimitError',
+    'AnnotationError', 'AnnotationLine', 'BadSampleError', 'SkipLimitError', 'SkipCounts',
     'RobustVideoDataset', 'RobustRawframeDataset', 'parse_video_line', 'parse_rawframe_line',
     'read_annotation', 'format_annotation_errors', 'local_file_problem', 'exception_summary',
     'shortest_clip_span',

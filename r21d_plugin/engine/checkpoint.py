@@ -11,6 +11,9 @@ while ``last_checkpoint`` names a deleted one. Here:
 * ``AtomicCheckpointHook`` is mmengine's ``CheckpointHook`` writing through that backend
   (for local ``out_dir``), updating ``last_checkpoint`` atomically, and pruning old
   checkpoints only after the new one is complete;
+* a save that fails (a full disk: ``ENOSPC``, a quota, a lost mount) raises
+  :class:`CheckpointSaveError` naming the file, the reason, the space left and the previous
+  checkpoint, which is intact and still named by ``last_checkpoint``;
 * ``EpochSeedHook`` reseeds Python, NumPy and torch at the start of every training epoch from
   (seed, epoch). mmengine does not store random states in checkpoints; with this hook the
   random state at the start of an epoch is the same whether the run got there directly or by
@@ -19,6 +22,7 @@ while ``last_checkpoint`` names a deleted one. Here:
 import glob
 import os
 import os.path as osp
+import shutil
 import uuid
 from typing import Optional, Union
 
@@ -86,6 +90,40 @@ def remove_partial_writes(directory: str) -> list:
     return stale
 
 
+class CheckpointSaveError(OSError):
+    """A checkpoint could not be written; the previous one is intact."""
+
+
+def _free_space(directory: str) -> str:
+    try:
+        return f'{shutil.disk_usage(directory).free / 2**30:.2f} GiB free there'
+    except OSError:
+        return 'free space unknown'
+
+
+def save_failed(path: str, error: OSError, previous: Optional[str]) -> CheckpointSaveError:
+    """The error to raise when writing checkpoint ``path`` failed with ``error``."""
+    reason = error.strerror or str(error)
+    where = _free_space(osp.dirname(path)) if '://' not in path else 'remote storage'
+    kept = (f'the previous checkpoint {previous} is intact and `last_checkpoint` still names '
+            f'it, so --resume continues from there' if previous else
+            'no earlier checkpoint of this run was written')
+    failure = CheckpointSaveError(
+        f'Could not save checkpoint {path}: {reason} ({where}). Nothing partial was left '
+        f'behind; {kept}. Free space (or lower max_keep_ckpts, or move out_dir) and resume')
+    failure.errno = error.errno
+    return failure
+
+
+def previous_checkpoint(runner) -> Optional[str]:
+    """The checkpoint ``last_checkpoint`` of the work dir names, or None."""
+    path = osp.join(runner.work_dir, 'last_checkpoint')
+    if not osp.isfile(path):
+        return None
+    with open(path) as file:
+        return file.read().strip() or None
+
+
 @register_backend(ATOMIC_BACKEND)
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend whose ``put`` and ``put_text`` are atomic."""
@@ -132,12 +170,17 @@ class AtomicCheckpointHook(CheckpointHook):
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
 
         filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        path = self.file_backend.join_path(self.out_dir, filename)
+        try:
+            runner.save_checkpoint(
+                self.out_dir, filename, self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler, meta=meta,
+                by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        except OSError as error:
+            raise save_failed(path, error, previous_checkpoint(runner)) from error
+        self.last_ckpt = path
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
-            backend_args=self.backend_args, **self.args)
 
         if not is_main_process():
             return
@@ -174,4 +217,5 @@ class EpochSeedHook(Hook):
 
 
 __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'AtomicCheckpointHook', 'EpochSeedHook',
-           'atomic_write', 'remove_partial_writes', 'epoch_seed']
+           'CheckpointSaveError', 'atomic_write', 'remove_partial_writes', 'epoch_seed',
+           'save_failed', 'previous_checkpoint']

@@ -94,6 +94,18 @@ def shutdown_distributed(wait_for_peers: bool = True) -> None:
         dist.destroy_process_group()
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank when ``flag`` is True on any rank (``flag`` itself without a
+    process group). Every rank must call it at the same point, as any collective."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    from mmengine.dist import all_reduce  # places the tensor where the backend needs it
+
+    tensor = torch.tensor([int(flag)])
+    all_reduce(tensor, op='max')
+    return bool(tensor.item())
+
+
 @contextmanager
 def launched(cfg: Config) -> Iterator[None]:
     """``prepare_launch(cfg)`` on entry, ``shutdown_distributed()`` on exit."""

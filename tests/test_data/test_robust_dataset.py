@@ -168,22 +168,68 @@ def warnings_log():
 
 
 def mostly_good(root, num_good, num_missing):
-    lines = [f'good.mp4 {i % 3}' for i in range(num_good)]
+    """``num_good`` distinct good videos, then ``num_missing`` missing ones."""
+    lines = [f'{write_video(root / f"good_{i}.mp4", 12).name} {i % 3}' for i in range(num_good)]
     lines += [f'gone_{i}.mp4 0' for i in range(num_missing)]
     return write_annotation(root / 'ann.txt', lines)
 
 
-def test_skip_policy_replaces_logs_and_counts(root, warnings_log):
-    dataset = video_dataset(mostly_good(root, 8, 2), root, skip_bad_samples=True,
+def the_issue_six(root):
+    """Six videos of which two are bad, one missing and one truncated (issue 18)."""
+    truncated = make_broken(root, 'truncated')
+    lines = [f'{write_video(root / f"good_{i}.mp4", 12).name} {i % 3}' for i in range(4)]
+    return write_annotation(root / 'ann.txt', lines[:2] + ['gone.mp4 1'] + lines[2:]
+                            + [f'{truncated.name} 2'])
+
+
+def decodes_counted(dataset, monkeypatch):
+    """Count how often each source is run through the pipeline."""
+    calls = {}
+    load = dataset._load
+
+    def counting_load(results):
+        calls[results['filename']] = calls.get(results['filename'], 0) + 1
+        return load(results)
+
+    monkeypatch.setattr(dataset, '_load', counting_load)
+    return calls
+
+
+def test_a_bad_file_is_decoded_and_counted_once(root, warnings_log, monkeypatch):
+    dataset = video_dataset(the_issue_six(root), root, skip_bad_samples=True,
                             max_skip_fraction=0.5)
+    calls = decodes_counted(dataset, monkeypatch)
     np.random.seed(0)
-    samples = [dataset[i] for i in range(len(dataset))]
-    assert all(sample['filename'].endswith('good.mp4') for sample in samples)
-    assert dataset.samples_skipped >= 2
-    assert dataset.samples_seen == len(dataset) + dataset.samples_skipped
+    for epoch in range(3):  # every index once per epoch, as the sampler draws them
+        samples = [dataset[i] for i in range(len(dataset))]
+        assert all('good_' in sample['filename'] for sample in samples)
+    assert dataset.skip_counts == (6, 2, 6)
+    assert calls[str(root / 'gone.mp4')] == 1 and calls[str(root / 'truncated.mp4')] == 1
     skipped = [r.getMessage() for r in warnings_log if 'Skipped bad sample' in r.getMessage()]
-    assert len(skipped) == dataset.samples_skipped
-    assert any(f'ann.txt:9: {root / "gone_0.mp4"}: file not found' in m for m in skipped)
+    assert len(skipped) == 2
+    assert any(f'ann.txt:3: {root / "gone.mp4"}: file not found' in m for m in skipped)
+    assert any(f'ann.txt:6: {root / "truncated.mp4"}: DecordInit failed' in m for m in skipped)
+
+
+def test_the_limit_is_judged_on_distinct_files_once_enough_were_tried(root):
+    """Bad files drawn first do not stop the run before the threshold; the fraction judged
+    is that of distinct files, so the outcome does not depend on the order of the draws."""
+    ann = mostly_good(root, 4, 2)
+    order = [4, 5, 4, 5, 0, 1, 2, 3]  # both bad ones first, and drawn again
+    dataset = video_dataset(ann, root, skip_bad_samples=True, max_skip_fraction=0.4)
+    assert [dataset.prepare_data(i) is None for i in order] == [True] * 4 + [False] * 4
+    assert dataset.skip_counts == (6, 2, 6)
+
+    dataset = video_dataset(ann, root, skip_bad_samples=True, max_skip_fraction=0.3)
+    for index in order[:-1]:
+        dataset.prepare_data(index)
+    with pytest.raises(SkipLimitError) as info:  # the 6th distinct file, a good one
+        dataset.prepare_data(order[-1])
+    message = str(info.value)
+    assert message.startswith('2 of 6 distinct files bad (33.3%), more than '
+                              'max_skip_fraction=0.3: counted over the files that the loading '
+                              f'processes of this run tried (6 of the 6 listed in {ann})')
+    assert 'tools/check_dataset.py' in message
 
 
 def test_skip_policy_stops_past_the_limit(root):
@@ -194,9 +240,10 @@ def test_skip_policy_stops_past_the_limit(root):
         for index in range(len(dataset)):
             dataset[index]
     message = str(info.value)
-    assert 'more than max_skip_fraction=0.2' in message
+    tried, bad, listed = dataset.skip_counts
+    assert tried >= 5 and bad / tried > 0.2 and listed == 10
+    assert message.startswith(f'{bad} of {tried} distinct files bad')
     assert 'file not found' in message and 'tools/check_dataset.py' in message
-    assert dataset.samples_seen >= 5
 
 
 def test_skip_policy_never_replaces_test_samples(root):
@@ -211,8 +258,19 @@ def test_skip_limit_is_raised_through_dataloader_workers(root):
                             max_skip_fraction=0.3)
     loader = torch.utils.data.DataLoader(dataset, batch_size=2, num_workers=2,
                                          collate_fn=lambda batch: batch)
-    with pytest.raises(SkipLimitError, match='drawn by DataLoader worker'):
+    with pytest.raises(SkipLimitError, match='files that the DataLoader workers of this run tried'):
         list(loader)
+
+
+def test_dataloader_workers_share_one_record_across_epochs(root):
+    """Non-persistent workers are new processes every epoch; the record outlives them."""
+    dataset = video_dataset(the_issue_six(root), root, skip_bad_samples=True,
+                            max_skip_fraction=0.5)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=2, num_workers=2,
+                                         collate_fn=lambda batch: batch)
+    for epoch in range(2):
+        assert sum(len(batch) for batch in loader) == 6
+    assert dataset.skip_counts == (6, 2, 6)  # read in the main process
 
 
 def test_native_decoder_crash_names_the_sample(root):
@@ -231,3 +289,35 @@ def test_native_decoder_crash_names_the_sample(root):
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, timeout=120)
     assert result.returncode == -signal.SIGSEGV
     assert f'<loading {ann}:1: {bad}>'.encode() in result.stderr
+
+
+@pytest.mark.parametrize('limit, stops', [(0.5, False), (0.2, True)])
+def test_the_issue_six_video_run_trains_on_or_stops_by_the_limit(tmp_path, tiny_demo_config,
+                                                                tiny_motion_dataset, limit,
+                                                                stops):
+    """Issue 18's case through the training entry point (tools/train.py's make_train_config
+    and run_train): six videos, one missing and one truncated, two epochs."""
+    from r21d_plugin.engine.runs import make_train_config, run_train
+
+    good = (tiny_motion_dataset / 'train.txt').read_text().splitlines()[:4]
+    good = [f'{tiny_motion_dataset / line.split()[0]} {line.split()[1]}' for line in good]
+    truncated = make_broken(tmp_path, 'truncated')
+    ann = write_annotation(tmp_path / 'six.txt', good[:2] + ['gone.mp4 1'] + good[2:]
+                           + [f'{truncated.name} 2'])
+    dataset = 'train_dataloader.dataset.'
+    cfg = make_train_config(
+        str(tiny_demo_config(max_epochs=2, base_channels=4)), work_dir=str(tmp_path / 'work'),
+        no_validate=True, cfg_options={
+            dataset + 'type': 'RobustVideoDataset', dataset + 'ann_file': str(ann),
+            dataset + 'data_prefix': dict(video=str(tmp_path)),
+            dataset + 'skip_bad_samples': True, dataset + 'max_skip_fraction': limit})
+    if not stops:
+        runner = run_train(cfg)
+        assert runner.epoch == 2
+        assert runner.train_dataloader.dataset.skip_counts == (6, 2, 6)
+        return
+    with pytest.raises(SkipLimitError) as info:
+        run_train(cfg)
+    assert str(info.value).startswith(
+        '2 of 6 distinct files bad (33.3%), more than max_skip_fraction=0.2: counted over the '
+        f'files that the loading processes of this run tried (6 of the 6 listed in {ann})')

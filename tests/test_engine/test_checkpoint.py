@@ -1,4 +1,5 @@
 """Atomic checkpoint writes, prune-after-save, and resumes that replay the run exactly."""
+import errno
 import os
 import uuid
 
@@ -100,25 +101,28 @@ class InterruptAt(Hook):
 
 
 def make_runner(work_dir, max_epochs=3, resume=False, seed_hook=True, max_keep_ckpts=1,
-                interrupt_at=None, num_workers=0, persistent_workers=False):
+                interrupt_at=None, num_workers=0, persistent_workers=False, extra_hooks=None,
+                custom_hooks=(), dataset=None, **runner_args):
     hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1,
                                  max_keep_ckpts=max_keep_ckpts),
-                 logger=dict(type='LoggerHook', interval=100))
+                 logger=dict(type='LoggerHook', interval=100), **(extra_hooks or {}))
     if seed_hook:
         hooks['epoch_seed'] = dict(type='EpochSeedHook')
+    custom_hooks = list(custom_hooks) + ([InterruptAt(*interrupt_at)] if interrupt_at else [])
     torch.manual_seed(0)  # the model is built here, before the runner seeds anything
     return Runner(
         model=NoisyClassifier(), work_dir=str(work_dir),
         experiment_name=f'checkpoint_test_{uuid.uuid4().hex}',
-        train_dataloader=dict(dataset=JitteredPoints(), batch_size=4, num_workers=num_workers,
+        train_dataloader=dict(dataset=dataset or JitteredPoints(), batch_size=4,
+                              num_workers=num_workers,
                               persistent_workers=persistent_workers,
                               sampler=dict(type='DefaultSampler', shuffle=True)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[2], gamma=0.1),
         default_hooks=hooks, randomness=dict(seed=7), resume=resume,
-        custom_hooks=[InterruptAt(*interrupt_at)] if interrupt_at else None,
-        default_scope='mmaction', log_level='WARNING')
+        custom_hooks=custom_hooks or None,
+        default_scope='mmaction', log_level='WARNING', **runner_args)
 
 
 def final_weights(runner):
@@ -180,3 +184,31 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, seed_hook, num_workers
     assert resumed.epoch == 3
     expected, got = final_weights(straight), final_weights(resumed)
     assert all(torch.equal(expected[k], got[k]) for k in expected) is equal
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint_and_says_so(tmp_path, monkeypatch):
+    """ENOSPC halfway through writing epoch_2.pth (max_keep_ckpts=1, so epoch_1.pth would be
+    the one pruned): the run stops with an error naming both files, epoch_1.pth still loads."""
+    from r21d_plugin.compat import load_checkpoint_file
+
+    write_all = ckpt._write_all
+
+    def disk_full_at_epoch_2(file, data):
+        if os.path.basename(file.name).startswith('.epoch_2.pth.'):
+            file.write(data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write_all(file, data)
+
+    monkeypatch.setattr(ckpt, '_write_all', disk_full_at_epoch_2)
+    runner = make_runner(tmp_path, max_epochs=3)
+    with pytest.raises(ckpt.CheckpointSaveError) as info:
+        runner.train()
+    message = str(info.value)
+    assert message.startswith(f'Could not save checkpoint {tmp_path / "epoch_2.pth"}: No '
+                              'space left on device (')
+    assert (f'the previous checkpoint {tmp_path / "epoch_1.pth"} is intact and '
+            '`last_checkpoint` still names it') in message
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p for p in os.listdir(tmp_path) if 'pth' in p) == ['epoch_1.pth']
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'epoch_1.pth')
+    assert load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))['meta']['epoch'] == 1

@@ -1,4 +1,5 @@
-"""SIGKILL tools/train.py mid-epoch and mid-save, `--resume`, and end with the same weights.
+"""SIGKILL tools/train.py mid-epoch and mid-save, `--resume`, and end with the same weights;
+the same for a preemption signal (SIGUSR1: save, exit 75, resume mid-epoch).
 
 One uninterrupted run of 3 epochs is the reference. A second run is killed in the middle of
 epoch 2, resumed, killed again while it writes epoch_2.pth, and resumed to the end. Both are
@@ -25,7 +26,9 @@ TIMEOUT = 240
 
 # Runs tools/train.py, first arranging to freeze (so that the test can SIGKILL it) at the
 # point PAUSE_AT names: "iter:<epoch>:<iteration>" after that training iteration,
-# "save:<epoch>" halfway through writing epoch_<epoch>.pth.
+# "save:<epoch>" halfway through writing epoch_<epoch>.pth; or, with "signal:<epoch>:
+# <iteration>", to wait before that iteration until the test's signal has arrived (so the
+# iteration runs with the signal pending, as a preempted one does).
 LAUNCHER = textwrap.dedent('''
     import os, runpy, sys, time
 
@@ -35,17 +38,24 @@ LAUNCHER = textwrap.dedent('''
         open(marker, 'w').close()
         time.sleep(600)
 
-    if pause_at.startswith('iter:'):
+    if pause_at.startswith(('iter:', 'signal:')):
         from mmengine.runner.loops import EpochBasedTrainLoop
         epoch, iteration = map(int, pause_at.split(':')[1:])
         run_iter = EpochBasedTrainLoop.run_iter
 
-        def run_iter_then_freeze(self, idx, data_batch):
+        def run_iter_pausing(self, idx, data_batch):
+            here = (self.epoch, idx) == (epoch, iteration)
+            if here and pause_at.startswith('signal:'):
+                hook = next(h for h in self.runner.hooks
+                            if type(h).__name__ == 'PreemptionHook')
+                open(marker, 'w').close()
+                while hook.received is None:
+                    time.sleep(0.01)
             run_iter(self, idx, data_batch)
-            if (self.epoch, idx) == (epoch, iteration):
+            if here and pause_at.startswith('iter:'):
                 freeze()
 
-        EpochBasedTrainLoop.run_iter = run_iter_then_freeze
+        EpochBasedTrainLoop.run_iter = run_iter_pausing
     elif pause_at.startswith('save:'):
         from r21d_plugin.engine import checkpoint
         target, write_all = f'.epoch_{pause_at[5:]}.pth.', checkpoint._write_all
@@ -87,18 +97,23 @@ def start(tmp_path, config, work_dir, pause_at=None, resume=False):
     return process, log, marker
 
 
-def finish(run, killed=False):
-    """Wait for a run to end, or to freeze and then SIGKILL it. Returns its log text."""
+def finish(run, killed=False, send=signal.SIGKILL, status=None):
+    """Wait for a run to end, or to pause and then send it ``send``. Returns its log text.
+
+    The run must end with ``status``: by default 0, or killed by SIGKILL when ``killed``.
+    """
     process, log, marker = run
     deadline = time.monotonic() + TIMEOUT
     while process.poll() is None and time.monotonic() < deadline:
         if killed and marker.exists():
-            process.send_signal(signal.SIGKILL)
+            process.send_signal(send)
             break
         time.sleep(0.05)
     returncode = process.wait(timeout=TIMEOUT)
     text = log.read_text()
-    assert returncode == (-signal.SIGKILL if killed else 0), text[-3000:]
+    if status is None:
+        status = -signal.SIGKILL if killed else 0
+    assert returncode == status, text[-3000:]
     return text
 
 
@@ -139,4 +154,37 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
     assert (final['meta']['epoch'], final['meta']['iter']) == (3, 12)
     expected, got = weights(straight / 'epoch_3.pth'), final['state_dict']
     assert expected.keys() == got.keys()
+    assert [k for k in expected if not torch.equal(expected[k], got[k])] == []
+
+
+def test_preempted_by_a_signal_and_resumed_equals_uninterrupted(tmp_path, tiny_demo_config):
+    """Slurm's `--signal=USR1@120` mid-epoch: the iteration in progress finishes, preempted.pth
+    is saved, tools/train.py exits with 75, and `--resume` goes on from the next batch."""
+    from r21d_plugin.engine.preemption import PREEMPTED_EXIT_STATUS
+
+    config = tiny_demo_config(max_epochs=2, base_channels=4)
+    straight, preempted = tmp_path / 'straight', tmp_path / 'preempted'
+    reference = start(tmp_path, config, straight)
+
+    # Signalled while about to run the 2nd iteration of epoch 2 (runner epoch 1).
+    log = finish(start(tmp_path, config, preempted, pause_at='signal:1:1'), killed=True,
+                 send=signal.SIGUSR1, status=PREEMPTED_EXIT_STATUS)
+    checkpoint = preempted / 'preempted.pth'
+    assert (f'SIGUSR1 received: saved {checkpoint} after epoch 2 batch 2 (iteration 6); '
+            f'continue with --resume. Exiting with status {PREEMPTED_EXIT_STATUS}') in log
+    assert 'Epoch(train) [2][2/4]' in log and 'Epoch(train) [2][3/4]' not in log
+    assert (preempted / 'last_checkpoint').read_text() == str(checkpoint)
+    assert not any(p.endswith('.partial') for p in os.listdir(preempted))
+
+    log = train(tmp_path, config, preempted, resume=True)
+    assert f'Load checkpoint from {checkpoint}' in log
+    assert ('Resuming epoch 2 interrupted by SIGUSR1 after batch 2/4: its first 2 batches are '
+            'skipped without being loaded') in log
+    assert 'Epoch(train) [2][3/4]' in log and 'Epoch(train) [2][1/4]' not in log
+    assert not checkpoint.exists()
+
+    finish(reference)
+    final = load_checkpoint_file(str(preempted / 'epoch_2.pth'))
+    assert (final['meta']['epoch'], final['meta']['iter']) == (2, 8)
+    expected, got = weights(straight / 'epoch_2.pth'), final['state_dict']
     assert [k for k in expected if not torch.equal(expected[k], got[k])] == []

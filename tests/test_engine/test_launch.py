@@ -59,3 +59,31 @@ def test_refusals_name_the_problem(monkeypatch):
     monkeypatch.delenv('SLURM_PROCID', raising=False)
     with pytest.raises(RuntimeError, match='under srun'):
         prepare_launch(Config(dict(launcher='slurm')))
+
+
+def _any_rank_worker(rank, init_file, out_dir):
+    import torch.distributed as dist
+
+    from r21d_plugin.engine.launch import any_rank
+
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=2)
+    answers = (any_rank(rank == 1), any_rank(False), any_rank(True))
+    dist.destroy_process_group()
+    with open(f'{out_dir}/{rank}', 'w') as file:
+        file.write(repr(answers))
+
+
+def test_any_rank_agrees_across_processes(tmp_path):
+    """What keeps ranks in step: a preemption signal or a NaN seen by one rank only."""
+    import torch.multiprocessing as mp
+
+    mp.start_processes(_any_rank_worker, args=(str(tmp_path / 'init'), str(tmp_path)),
+                       nprocs=2, start_method='fork')
+    assert [(tmp_path / str(rank)).read_text() for rank in (0, 1)] == [
+        '(True, False, True)'] * 2
+
+
+def test_any_rank_without_a_process_group_is_the_flag():
+    from r21d_plugin.engine.launch import any_rank
+    assert any_rank(True) is True and any_rank(False) is False

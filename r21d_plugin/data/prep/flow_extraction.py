@@ -15,6 +15,10 @@ Resumable: a video is written into a hidden ``.<name>.partial`` folder beside it
 folder and renamed into place only when complete, so a killed run never leaves a half
 video that looks finished; a rerun skips finished videos and redoes the rest. Videos that
 fail are reported by name and do not stop the others.
+
+Nothing is written (or removed) outside OUT: an annotation entry with an absolute path or a
+``..`` component is refused before any work starts, naming the file and line
+(``paths.safe_output_path``).
 """
 import multiprocessing
 import os
@@ -28,6 +32,7 @@ import mmcv
 from tqdm import tqdm
 
 from .isolated_pool import map_isolated
+from .paths import safe_output_path
 from ..flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
@@ -40,9 +45,11 @@ PAPER_FRAME_SIZE = (171, 128)
 
 @dataclass
 class VideoEntry:
-    """One video to extract: its path relative to the video root and its label fields."""
+    """One video to extract: its path relative to the video root, its label fields and the
+    annotation line it comes from (None for a folder listing)."""
     rel_path: str
     labels: Tuple[str, ...] = ()
+    lineno: Optional[int] = None
 
     @property
     def flow_dir(self) -> str:
@@ -72,7 +79,7 @@ def read_annotation(ann_file: str) -> List[VideoEntry]:
                 raise ValueError(f'{ann_file}, line {line_no}: expected "<video path> '
                                  f'<label>", the path to end in one of {VIDEO_EXTENSIONS}; '
                                  f'got {line.strip()!r}')
-            entries.append(VideoEntry(fields[0], tuple(fields[1:])))
+            entries.append(VideoEntry(fields[0], tuple(fields[1:]), line_no))
     if not entries:
         raise ValueError(f'{ann_file}: no videos listed')
     return entries
@@ -243,11 +250,12 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
         raise FileNotFoundError(f'{src}: neither a folder of videos nor an annotation file')
 
     _check_flow_dirs(entries, src)
+    final_dirs = [safe_output_path(out_root, entry.flow_dir, src, entry.lineno)
+                  for entry in entries]
 
     report = ExtractionReport()
     tasks, entry_of = [], {}
-    for entry in entries:
-        final_dir = osp.join(out_root, entry.flow_dir)
+    for entry, final_dir in zip(entries, final_dirs):
         if final_dir in entry_of:
             continue  # listed twice
         entry_of[final_dir] = entry

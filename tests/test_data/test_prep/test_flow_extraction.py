@@ -197,3 +197,23 @@ def test_aligned_flow_follows_the_rgb_frames_crop_and_flip(videos, tmp_path):
     with pytest.raises(FileNotFoundError, match='x_00001.jpg: missing'):
         TRANSFORMS.build(dict(type='LoadAlignedFlow', video_root=str(root),
                               flow_root=str(out)))(dict(results, frame_inds=np.array([0]), imgs=results['imgs'][:1]))
+
+
+@pytest.mark.parametrize('entry', ['../elsewhere/v.avi', 'ABSOLUTE'])
+def test_entries_outside_the_video_root_cannot_write_outside_out(videos, tmp_path, entry):
+    """An annotation naming ../elsewhere/v.avi or an absolute path is refused, naming the
+    line, before anything is written; a `.v.partial` folder outside OUT is not removed."""
+    root, names = videos
+    elsewhere = tmp_path / 'elsewhere'
+    write_video(str(elsewhere / 'v.avi'), seed=9, dx=1)
+    (elsewhere / '.v.partial').mkdir()
+    if entry == 'ABSOLUTE':
+        entry = str(elsewhere / 'v.avi')
+    ann = root / 'mixed.txt'
+    ann.write_text(f'{names[0]} 0\n{entry} 1\n')
+    out = tmp_path / 'flow'  # OUT/../elsewhere is where the video is: tmp_path/elsewhere
+    with pytest.raises(ValueError) as info:
+        extract_flow(str(ann), str(out), size=None, progress=False)
+    assert str(info.value).startswith(f'{ann}:2: {os.path.splitext(entry)[0]!r}: ')
+    assert sorted(os.listdir(elsewhere)) == ['.v.partial', 'v.avi']
+    assert not out.exists()

@@ -20,6 +20,7 @@ import pickle
 import re
 import sys
 import types
+import warnings
 
 _applied = False
 
@@ -119,6 +120,16 @@ class UntrustedCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects outside the allow-list and the user has not opted in."""
 
 
+class UnreadableCheckpointError(RuntimeError):
+    """A checkpoint file is there but torch cannot read it (truncated, corrupt, not one)."""
+
+    def __init__(self, filename: str, reason: object):
+        super().__init__(
+            f'{filename} is not a readable checkpoint (truncated or corrupt?): {reason}. '
+            'Expected a file written by torch.save, as training runs and '
+            'r21d-convert-weights write them')
+
+
 def _trusts_checkpoints() -> bool:
     return os.environ.get(TRUST_CHECKPOINTS_ENV, '').strip().lower() in ('1', 'true', 'yes')
 
@@ -128,7 +139,8 @@ def load_checkpoint_file(filename: str, map_location=None):
 
     Anything else in the file raises UntrustedCheckpointError naming it, unless
     ``R21D_TRUST_CHECKPOINTS=1`` is set, which falls back to full unpickling (with a
-    warning). A truncated or corrupt file raises RuntimeError naming the file.
+    warning). A truncated or corrupt file raises UnreadableCheckpointError (a RuntimeError)
+    naming the file.
     """
     import torch
     from mmengine.logging import print_log
@@ -139,8 +151,7 @@ def load_checkpoint_file(filename: str, map_location=None):
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if 'Weights only load failed' not in str(exc):
-            raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
-                               f'corrupt?): {exc}') from exc
+            raise UnreadableCheckpointError(filename, exc) from exc
         found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
         detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
         what = (f'`{found.group(1)}`' if found else
@@ -156,8 +167,7 @@ def load_checkpoint_file(filename: str, map_location=None):
                   f'{TRUST_CHECKPOINTS_ENV} is set', logger='current', level=logging.WARNING)
         return torch.load(filename, map_location=map_location, weights_only=False)
     except (RuntimeError, EOFError) as exc:
-        raise RuntimeError(f'{filename} is not a readable checkpoint (truncated or '
-                           f'corrupt?): {exc}') from exc
+        raise UnreadableCheckpointError(filename, exc) from exc
 
 
 def _load_local_checkpoints_safely() -> None:
@@ -229,11 +239,34 @@ def _declare_torchvision_ops_its_extension_cannot_load() -> None:
         _torchvision_op_schemas.define(
             f'{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
 
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _silence_mmcv_lite_ops_warning() -> None:
+    """Hide mmcv-lite's warning that it has no ``MultiScaleDeformableAttention``.
+
+    ``mmcv.cnn`` warns on import that the op needs full mmcv. mmcv-lite is the install
+    here because full mmcv has no wheel for current torch, and the recognition path never
+    uses the op, so every run printed a warning no user can act on. Only that message is
+    filtered, and only where mmcv-lite (not mmcv) is what is installed.
+    """
+    if _installed('mmcv-lite') and not _installed('mmcv'):
+        warnings.filterwarnings(
+            'ignore', message=re.escape('Fail to import ``MultiScaleDeformableAttention``'),
+            category=UserWarning, module=re.escape('mmcv.cnn.bricks.transformer'))
+
+
 def apply() -> None:
     """Apply every fix once; safe to call repeatedly."""
     global _applied
     if _applied:
         return
+    _silence_mmcv_lite_ops_warning()
     _stub_missing_drn()
     _declare_torchvision_ops_its_extension_cannot_load()
     _skip_multimodal_with_transformers_5()

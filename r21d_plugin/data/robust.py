@@ -315,11 +315,12 @@ class _RobustLoading:
                 f'{self.samples_skipped} of the {self.samples_seen} samples drawn by {where} '
                 f'were bad ({fraction:.1%}), more than max_skip_fraction='
                 f'{self.max_skip_fraction}. Last: {error}. '
-                f'List them all with: python tools/check_dataset.py {self.ann_file} '
-                f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()}')
+                f'List them all with: r21d-check-dataset {self.ann_file} '
+                f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()} '
+                '(from a checkout: python tools/check_dataset.py, same arguments)')
 
     def _check_options(self) -> str:
-        """tools/check_dataset.py options for this dataset's kind of annotation."""
+        """r21d-check-dataset options for this dataset's kind of annotation."""
         return ''
 
 

@@ -10,6 +10,10 @@ ann_file_train = f'data/hmdb51/hmdb51_train_split_{split}_videos.txt'
 ann_file_val = f'data/hmdb51/hmdb51_val_split_{split}_videos.txt'
 ann_file_test = ann_file_val
 num_classes = 51
+data_preparation = dict(
+    dataset='HMDB51', root='data/hmdb51',
+    how="MMAction2's tools/data/hmdb51 scripts, linked into data/hmdb51 (README, "
+    '"Data preparation")')
 
 train_dataloader = dict(
     sampler=dict(num_samples=40_000),

@@ -12,6 +12,10 @@ ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
 ann_file_test = ann_file_val
 num_classes = 101
+data_preparation = dict(
+    dataset='UCF101', root='data/ucf101',
+    how="MMAction2's tools/data/ucf101 scripts, linked into data/ucf101 (README, "
+    '"Data preparation")')
 
 train_dataloader = dict(
     batch_size=4,

@@ -124,10 +124,12 @@ class UnreadableCheckpointError(RuntimeError):
     """A checkpoint file is there but torch cannot read it (truncated, corrupt, not one)."""
 
     def __init__(self, filename: str, reason: object):
+        # torch's first sentence says what failed; the rest is general advice.
+        first = re.split(r'(?<=\.)\s', str(reason).strip())[0].rstrip('.')
         super().__init__(
-            f'{filename} is not a readable checkpoint (truncated or corrupt?): {reason}. '
+            f'{filename} is not a readable checkpoint (truncated or corrupt?): {first}. '
             'Expected a file written by torch.save, as training runs and '
-            'r21d-convert-weights write them')
+            'r21d-convert-weights write them.')
 
 
 def _trusts_checkpoints() -> bool:

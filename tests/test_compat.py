@@ -1,5 +1,6 @@
 """The upstream-stack fixes applied by ``import r21d_plugin``."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -72,3 +73,29 @@ def test_multimodal_models_are_skipped_with_transformers_5(monkeypatch, installe
     monkeypatch.setattr(compat.importlib.metadata, 'version', lambda name: installed)
     compat._skip_multimodal_with_transformers_5()
     assert dependency.WITH_MULTIMODAL is multimodal
+
+
+MMCV_LITE_WARNING = ('Fail to import ``MultiScaleDeformableAttention`` from '
+                     '``mmcv.ops.multi_scale_deform_attn``, You should install ``mmcv`` rather '
+                     'than ``mmcv-lite`` if you need this module. ')
+
+
+def _warnings_shown(monkeypatch, installed) -> list:
+    """The warnings of mmcv.cnn's import, and another, once compat has run with
+    ``installed`` telling which distributions are there."""
+    monkeypatch.setattr(compat, '_installed', installed)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter('always')
+        compat._silence_mmcv_lite_ops_warning()
+        for message in (MMCV_LITE_WARNING, 'another warning'):
+            warnings.warn_explicit(message, UserWarning, 'transformer.py', 33,
+                                   module='mmcv.cnn.bricks.transformer')
+    return [str(warning.message) for warning in shown]
+
+
+def test_only_mmcv_lites_ops_warning_is_silenced_and_only_under_mmcv_lite(monkeypatch):
+    assert compat._installed('mmcv-lite') and not compat._installed('no-such-distribution')
+    assert _warnings_shown(monkeypatch, lambda name: name == 'mmcv-lite') == ['another warning']
+    both = [MMCV_LITE_WARNING, 'another warning']
+    assert _warnings_shown(monkeypatch, lambda name: True) == both  # full mmcv too
+    assert _warnings_shown(monkeypatch, lambda name: name == 'mmcv') == both

@@ -17,7 +17,7 @@ A missing file outside ``root`` (a config pointed at other data) gets a generic 
 """
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Tuple
 
 from mmengine.config import Config
 

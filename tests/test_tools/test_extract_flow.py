@@ -1,4 +1,4 @@
-"""r21d-extract-flow (tools/extract_flow.py): parallel workers, failures named with exit status 1, resuming."""
+"""r21d-extract-flow: parallel workers, failures named with exit status 1, resuming."""
 import subprocess
 import sys
 from pathlib import Path

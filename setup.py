@@ -3,7 +3,11 @@
 Install a torch build first (CPU or CUDA, your choice); we only ask for a range so pip
 never replaces it. ``tools/setup.sh`` does this for a fresh CPU machine.
 """
+import os
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 INSTALL_REQUIRES = [
     'torch>=2.13,<3',  # the oldest torch CI runs (tools/setup.sh)
@@ -19,15 +23,49 @@ INSTALL_REQUIRES = [
     'tensorboard',
 ]
 
+
+class BuildWithConfigs(build_py):
+    """Also copy ``configs/`` into the package as ``r21d_plugin/.mim/configs``.
+
+    MMAction2 ships its configs the same way (for mim), so that ``r21d_plugin.configs``
+    finds them by name after ``pip install``. An editable install reads the checkout's.
+    """
+
+    def run(self) -> None:
+        super().run()
+        if not getattr(self, 'editable_mode', False) and os.path.isdir('configs'):
+            shutil.copytree('configs',
+                            os.path.join(self.build_lib, 'r21d_plugin', '.mim', 'configs'),
+                            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'),
+                            dirs_exist_ok=True)
+
+
 setup(
     name='r21d_plugin',
     version='0.1.0',
     description='R(2+1)D, MCx, rMCx, R3D, R2D and f-R2D (Tran et al., CVPR 2018) for MMAction2 1.x',
-    long_description=open('README.md').read() if __import__('os').path.exists('README.md') else '',
+    long_description=open('README.md').read() if os.path.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
+    package_data={'r21d_plugin': ['label_maps/*.txt']},
+    cmdclass={'build_py': BuildWithConfigs},
+    # One console script per tool (r21d_plugin/cli/<tool>.py; tools/<tool>.py wraps it).
+    entry_points={'console_scripts': [
+        'r21d-train = r21d_plugin.cli.train:main',
+        'r21d-test = r21d_plugin.cli.test:main',
+        'r21d-demo = r21d_plugin.cli.demo:main',
+        'r21d-benchmark = r21d_plugin.cli.benchmark:main',
+        'r21d-convert-weights = r21d_plugin.cli.convert_weights:main',
+        'r21d-extract-flow = r21d_plugin.cli.extract_flow:main',
+        'r21d-check-dataset = r21d_plugin.cli.check_dataset:main',
+        'r21d-two-stream-checkpoint = r21d_plugin.cli.two_stream_checkpoint:main',
+        'r21d-accuracy-vs-clips = r21d_plugin.cli.accuracy_vs_clips:main',
+        'r21d-model-complexity = r21d_plugin.cli.model_complexity:main',
+        'r21d-generate-motion-dataset = r21d_plugin.cli.generate_motion_dataset:main',
+        'r21d-build-sports1m-annotations = r21d_plugin.cli.build_sports1m_annotations:main',
+    ]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # torchvision (the reference the weight converters are tested against) is not

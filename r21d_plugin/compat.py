@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import types
+import warnings
 from typing import Dict, Optional, Tuple
 
 _applied = False
@@ -204,8 +205,25 @@ def _declare_torchvision_ops_its_extension_cannot_load() -> bool:
     return True
 
 
+def _silence_mmcv_lite_ops_warning() -> bool:
+    """Hide mmcv-lite's warning that it has no ``MultiScaleDeformableAttention``.
+
+    ``mmcv.cnn`` warns on import that the op needs full mmcv. mmcv-lite is the install here
+    because full mmcv has no wheel for current torch, and the recognition path never uses
+    the op, so every run printed a warning no user can act on. Only that message is
+    filtered, and only where mmcv-lite (not mmcv) is what is installed.
+    """
+    if _installed_release('mmcv-lite') is None or _installed_release('mmcv') is not None:
+        return False
+    warnings.filterwarnings(
+        'ignore', message=re.escape('Fail to import ``MultiScaleDeformableAttention``'),
+        category=UserWarning, module=re.escape('mmcv.cnn.bricks.transformer'))
+    return True
+
+
 #: Each fix by the name ``APPLIED`` reports it under, in the order ``apply()`` runs them.
 _FIXES = {
+    'mmcv_lite_ops_warning': _silence_mmcv_lite_ops_warning,
     'drn_stub': _stub_missing_drn,
     'torchvision_op_schemas': _declare_torchvision_ops_its_extension_cannot_load,
     'multimodal_placeholders': _skip_multimodal_where_it_cannot_import,

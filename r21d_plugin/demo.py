@@ -1,8 +1,9 @@
 """The demo: the two ends of the paper's spectrum, f-R2D and R(2+1)D, on the motion dataset.
 
-``tools/demo.py`` calls ``run_demo``: generate the embedded dataset if missing, train each
-network with ``configs/demo/``, test it with the paper's 10-clip protocol, and print a
-clip@1 / video@1 table (and plot video accuracy against the number of clips).
+``r21d-demo`` (``tools/demo.py``) calls ``run_demo``: generate the embedded dataset if
+missing, train each network with ``configs/demo/``, test it with the paper's 10-clip
+protocol, and print a clip@1 / video@1 table (and plot video accuracy against the number
+of clips).
 """
 import os.path as osp
 import time
@@ -16,8 +17,7 @@ from .evaluation import (accuracy_vs_num_clips, clip_scores_from_dump,
                           plot_accuracy_vs_num_clips)
 from .engine.runs import make_test_config, make_train_config, run_test, run_train
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'demo'
-#: (paper name, config) from frame-order-blind to fully spatiotemporal.
+#: (paper name, config under configs/demo) from frame-order-blind to fully spatiotemporal.
 DEMO_NETWORKS = (
     ('f-R2D', 'fr2d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
     ('R(2+1)D', 'r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py'),
@@ -86,14 +86,14 @@ def run_demo(data_root: str = 'data/motion',
         network_options = dict(options)
         if quiet:
             network_options['custom_hooks'] = [dict(type='ProgressBarHook', desc=network)]
-        train_cfg = make_train_config(str(CONFIG_DIR / config), work_dir=network_dir,
+        train_cfg = make_train_config(f'demo/{config}', work_dir=network_dir,
                                       cfg_options=network_options)
         start = time.time()
         run_train(train_cfg)
         train_s = time.time() - start
         checkpoint = Path(network_dir, 'last_checkpoint').read_text().strip()
         dump = osp.join(network_dir, 'clip_scores.pkl')
-        metrics = run_test(make_test_config(str(CONFIG_DIR / config), checkpoint,
+        metrics = run_test(make_test_config(f'demo/{config}', checkpoint,
                                             work_dir=network_dir, dump=dump,
                                             cfg_options=network_options))
         results[network] = dict(metrics, train_s=train_s)

@@ -4,6 +4,7 @@
 * Source models: torchvision's video ResNets (patched as ig65m-pytorch does), with random
   weights and BN statistics, as the publishers' checkpoints the converters are tested on.
 * Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``).
+* Tools: run a real tool as a subprocess (``run_tool``); the text of its common messages.
 """
 import inspect
 import io
@@ -12,6 +13,8 @@ import os.path as osp
 import pickle
 import re
 import struct
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -351,3 +354,31 @@ def shrink_demo_config(network: str, data_root: Path, out_file: Path,
     cfg.randomness = dict(seed=0)
     cfg.dump(str(out_file))
     return out_file
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+#: The folder of this interpreter's console scripts (``pip install -e .`` writes them).
+SCRIPTS = Path(sys.executable).parent
+
+
+def run_tool(*command, cwd: Path, env: Optional[dict] = None,
+             timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run a tool (``tools/x.py`` through this interpreter, or a console script) to its end."""
+    command = [str(part) for part in command]
+    if command[0].endswith('.py'):
+        command.insert(0, sys.executable)
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, **(env or {}))
+    return subprocess.run(command, cwd=cwd, env=env, timeout=timeout, capture_output=True,
+                          text=True)
+
+
+def sports1m_not_prepared(cwd: Path) -> str:
+    """What the tools say when Sports-1M's training list is missing (working folder ``cwd``)."""
+    return ('Sports-1M is not prepared: data/sports1m/sports1m_train_list_videos.txt, the '
+            f'annotation file of train_dataloader, does not exist (relative to {cwd}).\n'
+            'Prepare Sports-1M with tools/data/sports1m/README.md: download the videos into '
+            'data/sports1m/videos, then r21d-build-sports1m-annotations --train ... --test ... '
+            '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m (README, '
+            '"Data preparation").')

@@ -1,6 +1,7 @@
 """The upstream-stack fixes applied by ``import r21d_plugin``: each applies only where needed."""
 import collections
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,30 @@ def test_a_local_loader_another_package_registered_is_kept(monkeypatch, mmengine
     CheckpointLoader.register_scheme(prefixes='', loader=their_loader, force=True)
     compat._load_local_checkpoints_safely()
     assert CheckpointLoader._schemes[''] is their_loader
+
+
+MMCV_LITE_WARNING = ('Fail to import ``MultiScaleDeformableAttention`` from '
+                     '``mmcv.ops.multi_scale_deform_attn``, You should install ``mmcv`` rather '
+                     'than ``mmcv-lite`` if you need this module. ')
+
+
+def _warnings_shown(monkeypatch, installed) -> list:
+    """The warnings of mmcv.cnn's import, and another, once compat has run with
+    ``installed`` telling which distributions are there."""
+    monkeypatch.setattr(compat, '_installed_release',
+                        lambda name: (2, 1) if installed(name) else None)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter('always')
+        compat._silence_mmcv_lite_ops_warning()
+        for message in (MMCV_LITE_WARNING, 'another warning'):
+            warnings.warn_explicit(message, UserWarning, 'transformer.py', 33,
+                                   module='mmcv.cnn.bricks.transformer')
+    return [str(warning.message) for warning in shown]
+
+
+def test_only_mmcv_lites_ops_warning_is_silenced_and_only_under_mmcv_lite(monkeypatch):
+    assert compat._installed_release('mmcv-lite') and not compat._installed_release('no-such')
+    assert _warnings_shown(monkeypatch, lambda name: name == 'mmcv-lite') == ['another warning']
+    both = [MMCV_LITE_WARNING, 'another warning']
+    assert _warnings_shown(monkeypatch, lambda name: True) == both  # full mmcv too
+    assert _warnings_shown(monkeypatch, lambda name: name == 'mmcv') == both

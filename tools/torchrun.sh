@@ -22,6 +22,11 @@ fi
 # The repository on PYTHONPATH, so the plugin imports even when it is not pip-installed
 # (MMAction2's own dist_test.sh loses it behind a comment after a line continuation).
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# One check of the data and checkpoints (--dry-run) before any process starts: a missing
+# or unreadable file stops the launch with the tool's short message and status 2, instead
+# of torchrun's traceback about failed processes. (The processes that follow show the
+# same warnings, so this check's are not shown.)
+PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/tools/$TOOL" "${@:3}" --dry-run >/dev/null
 exec "$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --master_port="$PORT" --nproc_per_node="$GPUS" \
     "$ROOT/tools/$TOOL" "${@:3}"

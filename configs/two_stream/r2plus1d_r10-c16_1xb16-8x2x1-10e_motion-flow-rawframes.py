@@ -8,6 +8,10 @@
 _base_ = ['./r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-flow.py']
 
 flow_root = 'data/motion_flow'
+data_preparation = dict(
+    dataset="the motion dataset's offline flow", root=flow_root,
+    how='r21d-extract-flow data/motion/SPLIT.txt data/motion_flow --resize none, for SPLIT '
+    'in train, val and test')
 clip_len, frame_interval, crop_size = _base_.clip_len, _base_.frame_interval, _base_.crop_size
 flow_dataset = dict(
     _delete_=True,

@@ -25,7 +25,7 @@ def format_report(result: Dict[str, object]) -> str:
         f"torch {machine['torch']}.",
         'Peak: ' + ', '.join(
             f"{name} {peak['peak_gflops']:.0f} GFLOP/s (matmul {peak['matmul_gflops']:.0f}, "
-            f"conv3d {peak['conv3d_gflops']:.0f})" for name, peak in result['peak'].items())
+            f"conv3d {_fmt(peak['conv3d_gflops'], 0)})" for name, peak in result['peak'].items())
         + '.',
     ]
     rows = result['rows']

@@ -5,15 +5,16 @@ from typing import Optional, Sequence
 
 import torch
 
+from ..configs import resolve_config
 from ..models import PAPER_NAMES
 
 
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The project's recognizer (head and normalisation) for the 10-clip test measurement.
-RECOGNIZER_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models', 'recognizer_rgb.py')
+RECOGNIZER_CONFIG = resolve_config('_base_/models/recognizer_rgb.py')
 #: The project's Kinetics pipelines and worker count for the data measurement.
-DATA_CONFIG = osp.join(ROOT, 'configs', '_base_', 'datasets', 'kinetics400_rgb.py')
+DATA_CONFIG = resolve_config('_base_/datasets/kinetics400_rgb.py')
 
 PEER_FAMILIES = ('mmaction2', 'torchvision')
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}

@@ -239,7 +239,7 @@ class LoadAlignedFlow(BaseTransform):
             image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
             if image is None:
                 raise FileNotFoundError(f'{path}: missing or unreadable flow image (extract '
-                                        f'the flow with tools/extract_flow.py)')
+                                        f'the flow with r21d-extract-flow)')
             channels.append(image)
         return dequantize_flow(np.stack(channels, axis=-1), self.bound)
 

@@ -444,8 +444,9 @@ class _RobustLoading:
                 f'counted over the {self.source_noun} that {self._scope()} tried '
                 f'({counts.tried} of the {counts.listed} listed in {self.ann_file}), each '
                 f'bad one once however often it was drawn.{last} '
-                f'List them all with: python tools/check_dataset.py {self.ann_file} '
-                f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()}')
+                f'List them all with: r21d-check-dataset {self.ann_file} '
+                f'{self.data_prefix.get(self.prefix_key) or "."}{self._check_options()} '
+                '(from a checkout: python tools/check_dataset.py, same arguments)')
 
     def _scope(self) -> str:
         """Whose loading processes share the skip record, for messages."""
@@ -455,7 +456,7 @@ class _RobustLoading:
         return f'{where} of this run'
 
     def _check_options(self) -> str:
-        """tools/check_dataset.py options for this dataset's kind of annotation."""
+        """r21d-check-dataset options for this dataset's kind of annotation."""
         return ''
 
 

@@ -93,9 +93,16 @@ def _trusts_checkpoints() -> bool:
     return os.environ.get(TRUST_CHECKPOINTS_ENV, '').strip().lower() in ('1', 'true', 'yes')
 
 
-def _not_readable(filename: str, exc: BaseException) -> RuntimeError:
-    return RuntimeError(f'{filename} is not a readable checkpoint (truncated or corrupt?): '
-                        f'{exc}')
+class UnreadableCheckpointError(RuntimeError):
+    """A checkpoint file is there but torch cannot read it (truncated, corrupt, not one)."""
+
+    def __init__(self, filename: str, reason: object) -> None:
+        # torch's first sentence says what failed; the rest is general advice.
+        first = re.split(r'(?<=\.)\s', str(reason).strip())[0].rstrip('.')
+        super().__init__(
+            f'{filename} is not a readable checkpoint (truncated or corrupt?): {first}. '
+            'Expected a file written by torch.save, as training runs and '
+            'r21d-convert-weights write them.')
 
 
 def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
@@ -124,7 +131,7 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if 'Weights only load failed' not in str(exc):
-            raise _not_readable(filename, exc) from exc
+            raise UnreadableCheckpointError(filename, exc) from exc
         found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
         detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
         what = (f'`{found.group(1)}`' if found else
@@ -140,7 +147,7 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
                   f'{TRUST_CHECKPOINTS_ENV} is set', logger='current', level=logging.WARNING)
         return torch.load(filename, map_location=map_location, weights_only=False)
     except (RuntimeError, EOFError) as exc:
-        raise _not_readable(filename, exc) from exc
+        raise UnreadableCheckpointError(filename, exc) from exc
 
 
 def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any:

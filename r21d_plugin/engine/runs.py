@@ -1,7 +1,8 @@
 """Training and testing runs with MMAction2's command-line semantics.
 
-``tools/train.py`` and ``tools/test.py`` parse arguments and call ``make_train_config`` /
-``make_test_config``, then ``run_train`` / ``run_test``; ``tools/demo.py`` does the same.
+``r21d-train`` and ``r21d-test`` (``r21d_plugin/cli``) parse arguments and call
+``make_train_config`` / ``make_test_config``, then ``run_train`` / ``run_test``; the demo
+does the same. A CONFIG is a path or a config name (``r21d_plugin.configs``).
 """
 import os.path as osp
 from typing import Optional, Sequence
@@ -10,13 +11,16 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from ..configs import resolve_config
 from .launch import launched
+from .preflight import check_run_inputs, require_checkpoint
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,
           work_dir: Optional[str]) -> Config:
+    config = resolve_config(config)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -94,8 +98,7 @@ def make_test_config(config: str,
             ``tools/analysis/accuracy_vs_clips.py``.
     """
     cfg = _load(config, cfg_options, launcher, work_dir)
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    require_checkpoint(checkpoint, 'test')
     cfg.load_from = checkpoint
     if dump is not None:
         if not dump.endswith(('.pkl', '.pickle')):
@@ -115,7 +118,11 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_train(cfg: Config) -> Runner:
-    """Train under ``cfg.launcher`` (CPU distributed included); returns the runner."""
+    """Train under ``cfg.launcher`` (CPU distributed included); returns the runner.
+
+    Every process first checks that the data and checkpoints are there (``preflight``).
+    """
+    check_run_inputs(cfg, 'train')
     with launched(cfg):
         runner = build_runner(cfg)
         runner.train()
@@ -123,6 +130,7 @@ def run_train(cfg: Config) -> Runner:
 
 
 def run_test(cfg: Config) -> dict:
-    """Test under ``cfg.launcher``; returns the metrics."""
+    """Test under ``cfg.launcher``; returns the metrics (after the checks of ``run_train``)."""
+    check_run_inputs(cfg, 'test')
     with launched(cfg):
         return build_runner(cfg).test()

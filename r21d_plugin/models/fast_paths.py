@@ -127,7 +127,17 @@ _CONV_POINTWISE = (_private_op('mkldnn', '_convolution_pointwise')
 #: What the fused op computes in: oneDNN's bfloat16 kernels need AVX512 (BW, VL, DQ) or
 #: AVX-NE-CONVERT; elsewhere it refuses bfloat16, while the plain conv runs it.
 _bf16_supported = _private_op('mkldnn', '_is_mkldnn_bf16_supported')
-_FUSED_DTYPES = ((torch.float32, torch.bfloat16) if _bf16_supported and _bf16_supported()
+
+
+def cpu_has_bfloat16_kernels() -> bool:
+    """Whether oneDNN computes bfloat16 convolutions natively on this CPU.
+
+    Elsewhere torch still runs them, through a reference kernel orders of magnitude slower.
+    """
+    return bool(_bf16_supported and _bf16_supported())
+
+
+_FUSED_DTYPES = ((torch.float32, torch.bfloat16) if cpu_has_bfloat16_kernels()
                  else (torch.float32, ))
 #: The input gradient of a convolution, as autograd computes it.
 _CONV_BACKWARD = _private_op('aten', 'convolution_backward')

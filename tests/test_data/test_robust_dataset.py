@@ -139,8 +139,9 @@ def test_skip_limit_tells_how_to_check_a_flow_dataset(tmp_path):
                                max_skip_fraction=0.0, skip_limit_min_seen=1)
     with pytest.raises(SkipLimitError) as info:
         dataset[0]
-    assert (f"tools/check_dataset.py {ann} {tmp_path} --rawframes --modality Flow "
-            "--filename-tmpl '{}_{:05d}.jpg' --start-index 1") in str(info.value)
+    assert (f"List them all with: r21d-check-dataset {ann} {tmp_path} --rawframes --modality "
+            "Flow --filename-tmpl '{}_{:05d}.jpg' --start-index 1 (from a checkout: python "
+            "tools/check_dataset.py, same arguments)") in str(info.value)
 
 
 def test_rawframe_annotation_and_short_directories(tmp_path):
@@ -243,7 +244,9 @@ def test_skip_policy_stops_past_the_limit(root):
     tried, bad, listed = dataset.skip_counts
     assert tried >= 5 and bad / tried > 0.2 and listed == 10
     assert message.startswith(f'{bad} of {tried} distinct files bad')
-    assert 'file not found' in message and 'tools/check_dataset.py' in message
+    assert 'more than max_skip_fraction=0.2' in message
+    assert 'file not found' in message and f'r21d-check-dataset {dataset.ann_file} ' in message
+    assert 'python tools/check_dataset.py' in message
 
 
 def test_skip_policy_never_replaces_test_samples(root):

@@ -1,17 +1,16 @@
-"""tools/check_dataset.py: each bad entry reported with its reason, a clean annotation, exit code."""
+"""r21d-check-dataset: each bad entry reported with its reason, a clean annotation, exit code."""
 import subprocess
 import sys
 from pathlib import Path
 
+from helpers import make_broken, write_annotation, write_frames, write_video
+
 import r21d_plugin  # noqa: F401
+from r21d_plugin.cli import check_dataset as check_dataset_tool
 from r21d_plugin.data.prep.dataset_check import check_dataset
 from r21d_plugin.data.prep.isolated_pool import map_isolated
 
 REPO = Path(__file__).resolve().parents[2]
-from helpers import make_broken, write_annotation, write_frames, write_video  # noqa: E402
-
-sys.path.insert(0, str(REPO / 'tools'))
-import check_dataset as check_dataset_tool  # noqa: E402
 
 
 def test_cli_reports_every_bad_entry_and_writes_a_clean_annotation(tmp_path):

@@ -1,24 +1,13 @@
-"""tools/convert_weights.py: parses arguments, converts, reports; errors exit 1 with a
-message naming the file."""
-import importlib.util
-import os
-
+"""r21d-convert-weights: parses arguments, converts, reports; errors exit 2 with a message
+naming the file."""
 import pytest
 import torch
 from torchvision.models.video import mc3_18
 
-TOOL = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'convert_weights.py')
+from r21d_plugin.cli import convert_weights as tool
 
 
-@pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location('convert_weights_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_converts_and_summarises(tool, tmp_path, capsys):
+def test_converts_and_summarises(tmp_path, capsys):
     src, dst = tmp_path / 'mc3_18.pth', tmp_path / 'out' / 'mc3_18_mmaction.pth'
     torch.save(mc3_18(num_classes=10).state_dict(), src)
     assert tool.main([str(src), str(dst), '--source', 'torchvision', '--arch', 'mc3_18']) == 0
@@ -30,14 +19,15 @@ def test_converts_and_summarises(tool, tmp_path, capsys):
     assert checkpoint['state_dict']['cls_head.fc_cls.weight'].shape == (10, 512)
 
 
-def test_errors_exit_1_with_the_file_named(tool, tmp_path, capsys):
+def test_errors_exit_2_with_the_file_named(tmp_path, capsys):
     src = tmp_path / 'weights.pth'
     torch.save(mc3_18(num_classes=10).state_dict(), src)
-    assert tool.main([str(src), str(tmp_path / 'out.pth'), '--source', 'caffe2']) == 1
-    assert f'convert_weights: {src}: not a readable pickle' in capsys.readouterr().err
+    assert tool.main([str(src), str(tmp_path / 'out.pth'), '--source', 'caffe2']) == 2
+    assert f': error: {src}: not a readable pickle' in capsys.readouterr().err
     assert not (tmp_path / 'out.pth').exists()
     assert tool.main([str(tmp_path / 'absent.pkl'), str(tmp_path / 'out.pth'),
-                      '--source', 'caffe2']) == 1
-    assert 'absent.pkl' in capsys.readouterr().err
+                      '--source', 'caffe2']) == 2
+    assert (f': error: checkpoint not found: {tmp_path / "absent.pkl"}, the published '
+            'checkpoint to convert. Expected') in capsys.readouterr().err
     with pytest.raises(SystemExit):
         tool.main([str(src), str(tmp_path / 'out.pth'), '--source', 'onnx'])

@@ -1,4 +1,4 @@
-"""tools/extract_flow.py: parallel workers, failures named with exit status 1, resuming."""
+"""r21d-extract-flow: parallel workers, failures named with exit status 1, resuming."""
 import subprocess
 import sys
 from pathlib import Path
@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from r21d_plugin.cli import extract_flow as extract_flow_tool
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tools'))
-import extract_flow as extract_flow_tool  # noqa: E402
 
 
 def write_video(path: Path, num_frames: int = 5) -> None:

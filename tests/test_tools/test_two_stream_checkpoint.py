@@ -1,12 +1,7 @@
-"""tools/two_stream_checkpoint.py: the two streams' checkpoints under rgb. and flow."""
-import sys
-from pathlib import Path
-
+"""r21d-two-stream-checkpoint: the two streams' checkpoints under rgb. and flow."""
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tools'))
-import two_stream_checkpoint  # noqa: E402
+from r21d_plugin.cli import two_stream_checkpoint
 
 
 def test_cli_merges_the_stream_checkpoints(tmp_path, capsys):
@@ -15,8 +10,8 @@ def test_cli_merges_the_stream_checkpoints(tmp_path, capsys):
                                     'cls_head.fc_cls.bias': torch.zeros(3)}, meta={}),
                    tmp_path / f'{name}.pth')
     out = tmp_path / 'two_stream.pth'
-    two_stream_checkpoint.main([str(tmp_path / 'rgb.pth'), str(tmp_path / 'flow.pth'),
-                                str(out)])
+    assert two_stream_checkpoint.main([str(tmp_path / 'rgb.pth'), str(tmp_path / 'flow.pth'),
+                                       str(out)]) == 0
     assert '2 RGB and 2 flow tensors' in capsys.readouterr().out
     state = torch.load(out)['state_dict']
     assert sorted(state) == ['flow.backbone.w', 'flow.cls_head.fc_cls.bias',

@@ -6,6 +6,10 @@
 _base_ = ['./ucf101_rgb.py']
 
 num_classes = 51
+data_preparation = dict(
+    dataset='HMDB51', root='data/hmdb51',
+    how="MMAction2's tools/data/hmdb51 scripts, linked into data/hmdb51 (README, "
+    '"Data preparation")')
 
 train_dataloader = dict(
     sampler=dict(num_samples=40_000),

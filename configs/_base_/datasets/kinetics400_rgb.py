@@ -13,6 +13,12 @@
 dataset_type = 'RobustVideoDataset'
 num_classes = 400
 clip_len = 8
+# Named by r21d-train / r21d-test when a file under `root` is missing (README, "Data
+# preparation"; r21d_plugin/engine/preflight.py).
+data_preparation = dict(
+    dataset='Kinetics-400', root='data/kinetics400',
+    how="MMAction2's tools/data/kinetics scripts, linked into data/kinetics400 (README, "
+    '"Data preparation")')
 
 train_pipeline = [
     dict(type='DecordInit'),

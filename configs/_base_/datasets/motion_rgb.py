@@ -10,6 +10,11 @@ dataset_type = 'VideoDataset'
 clip_len = 8
 frame_interval = 2
 crop_size = 28
+# Named by r21d-train / r21d-test when a file under `root` is missing.
+data_preparation = dict(
+    dataset='the motion dataset', root='data/motion',
+    how='r21d-generate-motion-dataset --out data/motion (from a checkout: python '
+    'tools/data/generate_motion_dataset.py --out data/motion)')
 
 file_client_args = dict(io_backend='disk')
 train_pipeline = [

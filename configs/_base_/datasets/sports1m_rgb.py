@@ -8,6 +8,11 @@ _base_ = ['./kinetics400_rgb.py']
 from r21d_plugin.data.pipelines import with_num_clips
 
 num_classes = 487
+data_preparation = dict(
+    dataset='Sports-1M', root='data/sports1m',
+    how='tools/data/sports1m/README.md: download the videos into data/sports1m/videos, then '
+    'r21d-build-sports1m-annotations --train ... --test ... --labels ... '
+    '--video-dir data/sports1m/videos --out-dir data/sports1m (README, "Data preparation")')
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(

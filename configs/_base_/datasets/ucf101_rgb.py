@@ -10,6 +10,10 @@ from r21d_plugin.data.pipelines import with_clip_len
 
 num_classes = 101
 clip_len = 32
+data_preparation = dict(
+    dataset='UCF101', root='data/ucf101',
+    how="MMAction2's tools/data/ucf101 scripts, linked into data/ucf101 (README, "
+    '"Data preparation")')
 
 train_pipeline = with_clip_len(_base_.train_pipeline, clip_len)
 val_pipeline = with_clip_len(_base_.val_pipeline, clip_len)

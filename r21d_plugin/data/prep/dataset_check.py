@@ -1,7 +1,7 @@
 """Decode every entry of an annotation file, in parallel, and report the bad ones.
 
-The core of ``tools/check_dataset.py``. Videos are read the way MMAction2's ``DecordInit``
-reads them (decord, from memory) and every frame is decoded, so a file that would fail in
+The core of ``r21d-check-dataset``. Videos are read the way MMAction2's ``DecordInit`` reads
+them (decord, from memory) and every frame is decoded, so a file that would fail in
 training fails here first. Decoders can crash in native code (decord segfaults on some
 truncated AVI files): each worker is a separate process, and a crash marks the entry it was
 decoding as bad instead of ending the check.

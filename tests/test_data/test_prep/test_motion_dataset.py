@@ -2,8 +2,6 @@
 import argparse
 import filecmp
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +10,7 @@ import pytest
 from r21d_plugin.data.prep.motion_dataset import (MOTION_CLASSES, ensure_motion_dataset,
                                              generate_motion_dataset, render_clip,
                                              sample_motion_clip, video_rng)
-
-TOOL = Path(__file__).resolve().parents[3] / 'tools/data/generate_motion_dataset.py'
+from r21d_plugin.cli import generate_motion_dataset as tool
 
 
 def _clip(label, index=0, frame_size=32, num_frames=16, seed=0):
@@ -155,14 +152,12 @@ def test_bad_arguments_are_named():
         _clip(8)
 
 
-def test_cli_writes_the_dataset_and_rejects_bad_counts(tmp_path, monkeypatch, capsys):
-    tool = runpy.run_path(str(TOOL))  # in-process: a subprocess re-imports MMAction2
-    monkeypatch.setattr(sys, 'argv', ['generate_motion_dataset.py', '--out', str(tmp_path),
-                                      '--size', 'test', '--videos-per-class',
-                                      'train=1,val=1,test=1'])
-    tool['main']()
+def test_cli_writes_the_dataset_and_rejects_bad_counts(tmp_path, capsys):
+    # in-process: a subprocess re-imports MMAction2
+    assert tool.main(['--out', str(tmp_path), '--size', 'test', '--videos-per-class',
+                      'train=1,val=1,test=1']) == 0
     assert len((tmp_path / 'train.txt').read_text().splitlines()) == len(MOTION_CLASSES)
     assert 'test: ' in capsys.readouterr().out
-    assert tool['parse_split_counts']('train=3,test=2') == dict(train=3, test=2)
+    assert tool.parse_split_counts('train=3,test=2') == dict(train=3, test=2)
     with pytest.raises(argparse.ArgumentTypeError, match='SPLIT=COUNT'):
-        tool['parse_split_counts']('train:3')
+        tool.parse_split_counts('train:3')

@@ -2,9 +2,6 @@
 import gzip
 import json
 import os
-import runpy
-import sys
-from unittest import mock
 
 import pytest
 from mmengine.registry import init_default_scope
@@ -14,9 +11,7 @@ from mmaction.registry import DATASETS
 from r21d_plugin.data.prep.sports1m import (NUM_CLASSES, Sports1MFormatError, annotation_lines,
                                        build_annotations, index_videos, merge_repeated,
                                        read_labels, read_partition, youtube_id)
-
-TOOL = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'data', 'sports1m',
-                    'build_annotations.py')
+from r21d_plugin.cli.build_sports1m_annotations import main as build_annotations_tool
 
 # In the format of original/{train,test}_partition.txt: "<URL> <labels>".
 TRAIN_TXT = """https://www.youtube.com/watch?v=UDqivjS-lpI 168,169
@@ -198,14 +193,13 @@ def test_overlap_between_splits_is_reported(sample, tmp_path):
 
 
 def _run_tool(*args):
-    with mock.patch.object(sys, 'argv', [TOOL, *args]):
-        runpy.run_path(TOOL, run_name='__main__')
+    return build_annotations_tool(list(args))
 
 
 def test_tool(sample, capsys):
-    _run_tool('--train', sample['train'], '--test', sample['test'], '--labels',
+    assert _run_tool('--train', sample['train'], '--test', sample['test'], '--labels',
               sample['labels'], '--video-dir', sample['video_dir'], '--out-dir',
-              sample['out'], '--multi-label', 'duplicate')
+              sample['out'], '--multi-label', 'duplicate') == 0
     out = capsys.readouterr().out
     assert 'train: 3 videos (1 with several labels) -> 4 lines' in out
     assert '1 videos not found under' in out

@@ -380,5 +380,5 @@ def sports1m_not_prepared(cwd: Path) -> str:
             f'annotation file of train_dataloader, does not exist (relative to {cwd}).\n'
             'Prepare Sports-1M with tools/data/sports1m/README.md: download the videos into '
             'data/sports1m/videos, then r21d-build-sports1m-annotations --train ... --test ... '
-            '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m (README, '
+            '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m (docs/reproduction.md, '
             '"Data preparation").')

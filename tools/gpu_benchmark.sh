@@ -11,7 +11,7 @@
 # wheels in .whl/ when that folder exists (no network needed): mmaction2 1.2.0, mmengine
 # 0.10.7, mmcv-lite 2.1.0, decord 0.6.0, addict, yapf, platformdirs, termcolor,
 # importlib_metadata<8.8 (8.8 and later need lazy_importer, which the GPU image lacks),
-# zipp, setuptools<82 (see the README's Performance section).
+# zipp, setuptools<82 (see docs/performance.md).
 # Writes to $OUT: environment.txt, gpu_benchmark.log, and per step a .json and a .md.
 # Variables: PYTHON (python3), DEVICE (cuda), QUICK=1 (tiny sizes: checks the script).
 set -u -o pipefail

@@ -22,7 +22,7 @@ env_cfg = dict(cudnn_benchmark=True)
 
 # torch.compile of the training step (mmengine's switch): True, or a dict of torch.compile's
 # arguments. Off by default: it costs minutes of compilation per run and changes float
-# rounding (README, Performance).
+# rounding (docs/performance.md).
 compile = False
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]

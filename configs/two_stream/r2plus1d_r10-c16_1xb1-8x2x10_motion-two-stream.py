@@ -5,7 +5,7 @@
 # clip@1, video@1, video@5 and mean class accuracy.
 #   python tools/test.py THIS_CONFIG TWO_STREAM_CKPT
 # with TWO_STREAM_CKPT from r21d_plugin.weights.stream_checkpoints.merge_stream_checkpoints(rgb, flow),
-# or set model.rgb_checkpoint / model.flow_checkpoint (see the README).
+# or set model.rgb_checkpoint / model.flow_checkpoint (see docs/two-stream.md).
 _base_ = ['../_base_/default_runtime.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
 from r21d_plugin.data.pipelines import two_stream_test_settings

@@ -3,7 +3,7 @@
 # jittering (one random window of L consecutive frames per draw) over epochs of 1M clips
 # whatever the dataset's size; one center clip per video for validation during training;
 # 10 uniformly spaced center-cropped clips per video for the test (clip@1 and video@1).
-# Layout: MMAction2's tools/data/kinetics (README, "Data preparation").
+# Layout: MMAction2's tools/data/kinetics (docs/reproduction.md, "Data preparation").
 # Experiment configs take `clip_len` and `num_classes` from here for the model; other clip
 # lengths and optical flow: r21d_plugin.data.pipelines.data_settings (docs/configs.md).
 # MMAction2's VideoDataset that names the file and annotation line of every bad sample
@@ -13,11 +13,11 @@
 dataset_type = 'RobustVideoDataset'
 num_classes = 400
 clip_len = 8
-# Named by r21d-train / r21d-test when a file under `root` is missing (README, "Data
-# preparation"; r21d_plugin/engine/preflight.py).
+# Named by r21d-train / r21d-test when a file under `root` is missing (docs/reproduction.md,
+# "Data preparation"; r21d_plugin/engine/preflight.py).
 data_preparation = dict(
     dataset='Kinetics-400', root='data/kinetics400',
-    how="MMAction2's tools/data/kinetics scripts, linked into data/kinetics400 (README, "
+    how="MMAction2's tools/data/kinetics scripts, linked into data/kinetics400 (docs/reproduction.md, "
     '"Data preparation")')
 
 train_pipeline = [

@@ -2,7 +2,7 @@
 # jittering over epochs of 1M clips) on the 487 sports classes; the test averages 100
 # uniformly spaced center clips per video (paper, Table 4). Sports-1M has no validation
 # split: validation during training uses one clip of each video of the test partition.
-# Annotations: tools/data/sports1m/build_annotations.py (README, "Data preparation").
+# Annotations: tools/data/sports1m/build_annotations.py (docs/reproduction.md, "Data preparation").
 _base_ = ['./kinetics400_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
 from r21d_plugin.data.pipelines import with_num_clips
@@ -12,7 +12,7 @@ data_preparation = dict(
     dataset='Sports-1M', root='data/sports1m',
     how='tools/data/sports1m/README.md: download the videos into data/sports1m/videos, then '
     'r21d-build-sports1m-annotations --train ... --test ... --labels ... '
-    '--video-dir data/sports1m/videos --out-dir data/sports1m (README, "Data preparation")')
+    '--video-dir data/sports1m/videos --out-dir data/sports1m (docs/reproduction.md, "Data preparation")')
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(

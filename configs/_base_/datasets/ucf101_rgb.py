@@ -3,7 +3,7 @@
 # 32-frame clips, 4 clips per GPU, epochs of 100k clips drawn with temporal jittering;
 # 10 uniformly spaced center clips per video for the test. Splits 2 and 3, and optical
 # flow: r21d_plugin.data.pipelines.data_settings(_base_, split=k, flow=True).
-# Layout: MMAction2's tools/data/ucf101 (README, "Data preparation").
+# Layout: MMAction2's tools/data/ucf101 (docs/reproduction.md, "Data preparation").
 _base_ = ['./kinetics400_rgb.py']
 # (after _base_: mmengine treats a config whose first statement is an import as "lazy")
 from r21d_plugin.data.pipelines import with_clip_len
@@ -12,7 +12,7 @@ num_classes = 101
 clip_len = 32
 data_preparation = dict(
     dataset='UCF101', root='data/ucf101',
-    how="MMAction2's tools/data/ucf101 scripts, linked into data/ucf101 (README, "
+    how="MMAction2's tools/data/ucf101 scripts, linked into data/ucf101 (docs/reproduction.md, "
     '"Data preparation")')
 
 train_pipeline = with_clip_len(_base_.train_pipeline, clip_len)

@@ -5,6 +5,9 @@ never replaces it. ``tools/setup.sh`` does this for a fresh CPU machine.
 """
 from setuptools import find_packages, setup
 
+#: ONNX export and its verification in ONNX Runtime (r21d_plugin.apis.export).
+DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2']
+
 INSTALL_REQUIRES = [
     'torch>=2.13,<3',  # the oldest torch CI runs (tools/setup.sh)
     'mmaction2==1.2.0',
@@ -33,6 +36,12 @@ setup(
         # torchvision (the reference the weight converters are tested against) is not
         # listed: each release pins one torch, so pip would replace the installed torch.
         # tools/setup.sh --tests installs the release paired with the installed torch.
-        'tests': ['pytest>=7', 'pytest-xdist'],
+        'deploy': DEPLOY_REQUIRES,
+        'tests': ['pytest>=7', 'pytest-xdist'] + DEPLOY_REQUIRES,  # CI exports for real
+    },
+    entry_points={
+        'console_scripts': [
+            'r21d-export = r21d_plugin.cli.export:main',
+        ],
     },
 )

@@ -26,11 +26,12 @@ no Python calls.
 import contextlib
 import copy
 import hashlib
+import importlib
 import json
+import logging
 import os
 import os.path as osp
 import statistics
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple, Union
@@ -38,6 +39,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple, Uni
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 from ..models import CollapsingConv3d, SpatioTemporalResNet, fast_paths
 from .clip_pipeline import LOADING_STEPS, _step_type
@@ -276,7 +278,14 @@ def recognizer_for_export(cfg: Config, checkpoint: Optional[str] = None,
     (without a checkpoint: its initial weights, ``init_weights``)."""
     recognizer = _build(cfg)
     if checkpoint is None:
-        recognizer.init_weights()
+        # mmengine logs every parameter's initialisation at INFO: hundreds of lines.
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            recognizer.init_weights()
+        finally:
+            logger.setLevel(level)
     else:
         load_weights(recognizer, checkpoint, config_name)
     return recognizer.eval()
@@ -370,19 +379,28 @@ def random_clips(spec: InputSpec, batch_size: int, seed: int = 0) -> torch.Tenso
 # --------------------------------------------------------------------------- graphs
 
 
+def _deploy_module(name: str):
+    """``onnx`` or ``onnxruntime``, or an ExportError saying how to install them."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise ExportError(f'{name} is not installed: ONNX export and its verification need '
+                          f'the deploy extra, pip install -e .[deploy] (onnx, '
+                          f'onnxruntime)') from error
+
+
 def onnx_operators(path: str) -> Set[Tuple[str, str]]:
     """``(domain, op_type)`` of every node of an ONNX file ('' = the default domain)."""
-    import onnx
-    graph = onnx.load(path, load_external_data=False).graph
+    graph = _deploy_module('onnx').load(path, load_external_data=False).graph
     return {('' if node.domain == 'ai.onnx' else node.domain, node.op_type)
             for node in graph.node}
 
 
 def nonstandard_onnx_operators(path: str) -> List[str]:
     """Operators of an ONNX file other than the default ONNX domain's standard ones."""
-    import onnx.defs
+    known = _deploy_module('onnx.defs').has
     return sorted(f'{domain or "ai.onnx"}::{op}' for domain, op in onnx_operators(path)
-                  if domain or not onnx.defs.has(op))
+                  if domain or not known(op))
 
 
 def torchscript_operators(module: torch.jit.ScriptModule) -> Set[str]:
@@ -421,7 +439,7 @@ def _export_onnx(module: nn.Module, example: torch.Tensor, path: str, output_nam
 
 
 def _store_onnx_description(path: str, description: dict) -> None:
-    import onnx
+    onnx = _deploy_module('onnx')
     model = onnx.load(path)
     onnx.checker.check_model(model)
     onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(description)})
@@ -440,7 +458,7 @@ def exported_runner(path: str, fmt: str,
     runtimes use the same cores.
     """
     if fmt == 'onnx':
-        import onnxruntime
+        onnxruntime = _deploy_module('onnxruntime')
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         session = onnxruntime.InferenceSession(path, options,
@@ -596,6 +614,8 @@ def export_recognizer(config: Union[str, Config],
     _check_options(fmt, opset, batch_size)
     if fmt == 'onnx':
         opset = opset or DEFAULT_OPSET
+        for needed in ('onnx', 'onnxruntime') if verify else ('onnx', ):
+            _deploy_module(needed)
     config_name = _config_name(config)
     cfg = load_config(config, cfg_options)
     recognizer = recognizer_for_export(cfg, checkpoint, config_name)
@@ -694,18 +714,6 @@ def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
             rows.append(dict(runtime=runtime, batch_size=batch_size,
                              clips_per_s=batch_size / step_s, step_s=step_s))
     return rows
-
-
-def network_throughput(config: Union[str, Config], checkpoint: Optional[str] = None,
-                       batch_sizes: Sequence[int] = (1, ), clip_len: Optional[int] = None,
-                       crop: Optional[int] = None, warmup: int = 2, iters: int = 5,
-                       cfg_options: Optional[dict] = None) -> List[dict]:
-    """``runtime_throughput`` of a config exported to ONNX (dynamic batch) in a temporary
-    folder: the ONNX Runtime row of the benchmark, beside PyTorch float32 and bf16."""
-    with tempfile.TemporaryDirectory() as tmp:
-        result = export_recognizer(config, checkpoint, osp.join(tmp, 'model.onnx'),
-                                   clip_len=clip_len, crop=crop, cfg_options=cfg_options)
-        return runtime_throughput(result, batch_sizes, warmup, iters)
 
 
 def format_throughput(rows: List[dict]) -> str:

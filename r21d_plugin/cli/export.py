@@ -10,7 +10,6 @@ it (docs/deploy.md). Exit status: 0 done, 1 verification above tolerance, 2 an o
 config or checkpoint that cannot be exported (the message says why).
 """
 import argparse
-import logging
 import os
 import sys
 from typing import List, Optional
@@ -66,29 +65,25 @@ def _print_export(result) -> None:
     print(f'export: wrote {result.path} ({description["exporter"]}; {size_mb:.1f} MB) '
           f'and {result.sidecar_path}')
     feed, out = description['input'], description['output']
-    print(f'  input  {feed["name"]}: float32 {feed["shape"]} ({feed["layout"]}, '
-          f'{feed["values"]}; mean / std applied inside the graph)')
+    print(f'  input  {feed["name"]}: float32 {feed["shape"]} ({feed["layout"]}; '
+          f'{feed["values"]}; normalised inside the graph)')
     print(f'  output {out["name"]}: float32 {out["shape"]} ({out["kind"]})')
 
 
 def _print_verification(result) -> None:
     runtime = 'onnxruntime' if result.format == 'onnx' else 'TorchScript'
     for row in result.verification:
-        print(f'verify: {runtime} vs PyTorch, {row["batch_size"]} clip(s): max |diff| '
-              f'{row["max_abs_diff"]:.2e} = {row["relative_diff"]:.2e} of the scores\' scale '
-              f'({row["scale"]:.3g})')
+        print(f'verify: {runtime} vs PyTorch, batch {row["batch_size"]}: max |diff| '
+              f'{row["max_abs_diff"]:.2e} = {row["relative_diff"]:.2e} of the largest '
+              f'|score| ({row["scale"]:.3g})')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmengine.logging import MMLogger
-
-    import r21d_plugin  # noqa: F401  (registers the models)
+    # Imported here so that --help answers at once (the package imports MMAction2).
     from r21d_plugin.apis.export import (VERIFY_TOLERANCE, ExportError, export_recognizer,
                                          format_throughput, runtime_throughput)
 
-    # Without a checkpoint, init_weights logs every parameter at INFO.
-    MMLogger.get_instance('r21d-export', log_level=logging.WARNING)
     try:
         result = export_recognizer(
             args.config, args.checkpoint, args.out, fmt=args.fmt, clip_len=args.clip_len,

@@ -1,15 +1,18 @@
 """ONNX and TorchScript export: every network, verified; only standard operators; errors."""
 import json
+import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import onnx
 import pytest
 import torch
 import torch.nn as nn
-from helpers import REPO, tiny_recognizer_config, write_random_checkpoint
+from helpers import REPO, tiny_recognizer_config, write_random_checkpoint, write_video
 from mmengine.config import Config
 
-from r21d_plugin.apis import export
+from r21d_plugin.apis import ClipPipeline, export
 from r21d_plugin.apis.export import (ExportError, export_recognizer, load_config,
                                      nonstandard_onnx_operators,
                                      nonstandard_torchscript_operators, onnx_operators,
@@ -164,7 +167,8 @@ def test_full_size_r2plus1d_18_exports_and_verifies(tmp_path):
 def test_pretrained_configs_export(tmp_path, config):
     """Each pretrained config (its depth, stem, mid-channel rule, BN eps, classes) at width 4."""
     cfg = load_config(str(config), TINY)
-    clip_len = None if cfg.model.backbone.get('clip_len') else 8
+    # torchvision's configs leave the clip length to the input (its weights: 16 frames).
+    clip_len = None if cfg.model.backbone.clip_len or export.test_pipeline(cfg) else 16
     result = export_recognizer(cfg, None, str(tmp_path / 'model.onnx'), clip_len=clip_len,
                                crop=32, verify=True)
     assert result.passed, result.verification
@@ -187,6 +191,36 @@ def test_experiment_configs_give_their_input(config):
     crop = 128 if '3crop' in config.stem else 112
     assert (spec.channels, spec.clip_len, spec.crop) == (
         2 if flow else 3, sampled - flow, (crop, crop))
+
+
+def docs_example() -> str:
+    """The 10-line ONNX Runtime example of docs/deploy.md."""
+    text = (REPO / 'docs/deploy.md').read_text()
+    section = text[text.index('## Feeding it'):]
+    return section[section.index('```python\n') + len('```python\n'):section.index('```\n\n')]
+
+
+def test_docs_example_feeds_the_file_as_the_config_does(tmp_path, monkeypatch):
+    """The docs' decoding, resize and crop + the file = the config's test pipeline + PyTorch."""
+    assert len(docs_example().splitlines()) == 10
+    cfg = tiny_recognizer_config('R(2+1)D')
+    # The paper's test preprocessing, as the Kinetics configs run it.
+    cfg.test_pipeline = Config.fromfile(
+        str(REPO / 'configs/_base_/datasets/kinetics400_rgb.py')).test_pipeline
+    checkpoint = write_random_checkpoint(cfg, tmp_path / 'tiny.pth')
+    result = export_recognizer(cfg, str(checkpoint), str(tmp_path / 'r2plus1d_r18.onnx'))
+    write_video(tmp_path / 'my_video.mp4', 12)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(docs_example(), namespace)
+
+    video = cv2.VideoCapture(str(tmp_path / 'my_video.mp4'))
+    frames = [cv2.cvtColor(video.read()[1], cv2.COLOR_BGR2RGB) for _ in range(8)]
+    packed = ClipPipeline(cfg.test_pipeline)([np.stack(frames)])
+    expected = export.pytorch_scores(result.recognizer, packed['inputs'].float())
+    scale = float(expected.abs().max())
+    assert scale > 0.1
+    assert float((torch.from_numpy(namespace['logits']) - expected).abs().max()) < 1e-4 * scale
 
 
 # ----------------------------------------------------------------------------- errors
@@ -254,6 +288,17 @@ def test_config_without_clip_length_asks_for_one(tmp_path):
                                 'frames and model.backbone.clip_len is None): pass --clip-len')
     assert export_recognizer(cfg, None, str(tmp_path / 'x.onnx'), clip_len=4,
                              crop=32).description['clip_len'] == 4
+
+
+def test_missing_deploy_extra_is_named_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)  # import fails as if not installed
+    with pytest.raises(ExportError) as error:
+        export_recognizer(tiny_recognizer_config(), None, str(tmp_path / 'x.onnx'),
+                          verify=True)
+    assert str(error.value) == ('onnxruntime is not installed: ONNX export and its '
+                                'verification need the deploy extra, pip install -e '
+                                '.[deploy] (onnx, onnxruntime)')
+    assert not list(tmp_path.iterdir())
 
 
 def test_two_stream_config_is_refused_with_what_to_do():

@@ -294,7 +294,7 @@ def recognizer_for_export(cfg: Config, checkpoint: Optional[str] = None,
 # --------------------------------------------------------------------------- the input
 
 
-def test_pipeline(cfg: Config) -> Optional[List[dict]]:
+def config_test_pipeline(cfg: Config) -> Optional[List[dict]]:
     """The config's test pipeline (``test_pipeline``, else its test dataset's), if any."""
     pipeline = cfg.get('test_pipeline')
     if pipeline is None:
@@ -338,7 +338,7 @@ def input_spec(cfg: Config, backbone: nn.Module, clip_len: Optional[int] = None,
         ExportError: no clip length anywhere, a clip length R2D's conv1 cannot take,
             non-positive sizes, or a normalisation for other channels than the backbone's.
     """
-    pipeline = test_pipeline(cfg)
+    pipeline = config_test_pipeline(cfg)
     if clip_len is None:
         clip_len = _pipeline_clip_len(pipeline) or backbone.clip_len
     if clip_len is None:
@@ -532,7 +532,7 @@ def describe_export(cfg: Config, recognizer: nn.Module, spec: InputSpec, fmt: st
                     opset: Optional[int], softmax: bool, config_name: str,
                     checkpoint: Optional[str]) -> dict:
     """The JSON description of an export: how to feed the file and what it returns."""
-    pipeline = test_pipeline(cfg)
+    pipeline = config_test_pipeline(cfg)
     sampler = _sampler(pipeline)
     batch = spec.batch_size or 'batch'
     num_classes = recognizer.cls_head.num_classes

@@ -16,6 +16,9 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from r21d_plugin.apis import export
+from r21d_plugin.apis.export import ExportError, export_recognizer
+
 
 def _batch_size(text: str) -> Optional[int]:
     if text == 'dynamic':
@@ -80,10 +83,6 @@ def _print_verification(result) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    # Imported here so that --help answers at once (the package imports MMAction2).
-    from r21d_plugin.apis.export import (VERIFY_TOLERANCE, ExportError, export_recognizer,
-                                         format_throughput, runtime_throughput)
-
     try:
         result = export_recognizer(
             args.config, args.checkpoint, args.out, fmt=args.fmt, clip_len=args.clip_len,
@@ -93,13 +92,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.verify:
             _print_verification(result)
             if not result.passed:
-                print(f'verify: FAILED, above the tolerance {VERIFY_TOLERANCE:.0e}',
+                print(f'verify: FAILED, above the tolerance {export.VERIFY_TOLERANCE:.0e}',
                       file=sys.stderr)
                 return 1
-            print(f'verify: passed (tolerance {VERIFY_TOLERANCE:.0e})')
+            print(f'verify: passed (tolerance {export.VERIFY_TOLERANCE:.0e})')
         if args.benchmark is not None:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
-            print(format_throughput(runtime_throughput(result, batch_sizes)))
+            print(export.format_throughput(export.runtime_throughput(result, batch_sizes)))
     except ExportError as error:
         print(f'export: {error}', file=sys.stderr)
         return 2

@@ -168,7 +168,7 @@ def test_pretrained_configs_export(tmp_path, config):
     """Each pretrained config (its depth, stem, mid-channel rule, BN eps, classes) at width 4."""
     cfg = load_config(str(config), TINY)
     # torchvision's configs leave the clip length to the input (its weights: 16 frames).
-    clip_len = None if cfg.model.backbone.clip_len or export.test_pipeline(cfg) else 16
+    clip_len = None if cfg.model.backbone.clip_len or export.config_test_pipeline(cfg) else 16
     result = export_recognizer(cfg, None, str(tmp_path / 'model.onnx'), clip_len=clip_len,
                                crop=32, verify=True)
     assert result.passed, result.verification
@@ -186,7 +186,7 @@ def test_experiment_configs_give_their_input(config):
     cfg = load_config(str(config), dict(TINY, **{'model.backbone.depth': 10}))
     recognizer = export._build(cfg)
     spec = input_spec(cfg, recognizer.backbone)
-    sampled = export._sampler(export.test_pipeline(cfg))['clip_len']
+    sampled = export._sampler(export.config_test_pipeline(cfg))['clip_len']
     flow = cfg.model.backbone.in_channels == 2
     crop = 128 if '3crop' in config.stem else 112
     assert (spec.channels, spec.clip_len, spec.crop) == (

@@ -12,10 +12,10 @@ TorchScript extra file ``r21d_plugin.json``) says how to feed it.
 **Exporter.** ONNX files come from torch's TorchScript-based exporter
 (``torch.onnx.export(dynamo=False)``), TorchScript files from ``torch.jit.trace``: one
 capture mechanism for both formats, no dependency beyond ``onnx`` / ``onnxruntime``, opsets
-11 to 20, and an R(2+1)D-18 exports in seconds. torch's ``torch.export``-based ONNX exporter
-also verifies on these networks, but it needs ``onnxscript``, writes opset 18 or later, and
-exported 4-5x slower here (docs/deploy.md). torch marks the TorchScript-based exporter
-deprecated; if a release drops it, ``_export_onnx`` is the one place to change.
+11 to 20, and quick exports. torch's ``torch.export``-based ONNX exporter also verifies on
+these networks, but it needs ``onnxscript``, writes opset 18 or later, and exports several
+times slower (docs/deploy.md). torch marks the TorchScript-based exporter deprecated; if a
+release drops it, ``_export_onnx`` is the one place to change.
 
 **No private ops.** The CPU fast paths (``models.fast_paths``) step aside while a graph is
 captured, and the export runs inside ``fast_paths.plain_paths()`` besides; every exported
@@ -47,7 +47,7 @@ from .clip_pipeline import LOADING_STEPS, _step_type
 FORMATS = ('onnx', 'torchscript')
 #: Opsets the TorchScript-based exporter writes for these networks (tested at both ends).
 OPSET_RANGE = (11, 20)
-#: The default opset: read by onnxruntime >= 1.14 and TensorRT >= 8.6.
+#: The default opset: onnxruntime and TensorRT (8.6 and later) read it.
 DEFAULT_OPSET = 17
 #: Largest |difference| between the exported file and PyTorch, relative to the largest
 #: |score| PyTorch gives, that verification accepts.

@@ -9,6 +9,9 @@ import shutil
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
+#: ONNX export and its verification in ONNX Runtime (r21d_plugin.apis.export).
+DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2']
+
 INSTALL_REQUIRES = [
     'torch>=2.13,<3',  # the oldest torch CI runs (tools/setup.sh)
     'mmaction2==1.2.0',
@@ -65,12 +68,15 @@ setup(
         'r21d-model-complexity = r21d_plugin.cli.model_complexity:main',
         'r21d-generate-motion-dataset = r21d_plugin.cli.generate_motion_dataset:main',
         'r21d-build-sports1m-annotations = r21d_plugin.cli.build_sports1m_annotations:main',
+        'r21d-export = r21d_plugin.cli.export:main',
     ]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # torchvision (the reference the weight converters are tested against) is not
         # listed: each release pins one torch, so pip would replace the installed torch.
         # tools/setup.sh --tests installs the release paired with the installed torch.
-        'tests': ['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7'],
+        'deploy': DEPLOY_REQUIRES,
+        # CI exports for real
+        'tests': ['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7'] + DEPLOY_REQUIRES,
     },
 )

@@ -3,7 +3,8 @@
 * Media: real encoded videos made on the spot, and the ways they break (robustness tests).
 * Source models: torchvision's video ResNets (patched as ig65m-pytorch does), with random
   weights and BN statistics, as the publishers' checkpoints the converters are tested on.
-* Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``).
+* Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``); a paper network
+  at width 4 in the project's recognizer, and a random checkpoint for it (export tests).
 * Tools: run a real tool as a subprocess (``run_tool``); the text of its common messages.
 """
 import inspect
@@ -356,6 +357,28 @@ def shrink_demo_config(network: str, data_root: Path, out_file: Path,
     return out_file
 
 
+def tiny_recognizer_config(network: str = 'R(2+1)D', in_channels: int = 3, clip_len: int = 8,
+                           depth: int = 10, num_classes: int = 5) -> Config:
+    """The project's recognizer (``configs/_base_/models/recognizer_rgb.py`` / ``_flow``:
+    head, normalisation) around a paper network at width 4, as a ``Config``."""
+    base = Config.fromfile(str(REPO / 'configs/_base_/models' / (
+        'recognizer_rgb.py' if in_channels == 3 else 'recognizer_flow.py')))
+    model = base.model
+    model.backbone.update(r21d_plugin.paper_backbone(
+        network, depth=depth, clip_len=clip_len, in_channels=in_channels, base_channels=4))
+    model.cls_head.update(in_channels=32, num_classes=num_classes)
+    return Config(dict(model=model.to_dict()))
+
+
+def write_random_checkpoint(cfg: Config, path: Path, seed: int = 0) -> Path:
+    """A checkpoint of ``cfg``'s recognizer with random weights and BN statistics
+    (``randomize``), as training writes it (``{'state_dict': ...}``)."""
+    recognizer = MODELS.build(cfg.model)
+    randomize(nn.Sequential(recognizer.backbone, recognizer.cls_head), seed)
+    torch.save({'state_dict': recognizer.state_dict()}, str(path))
+    return path
+
+
 # ----------------------------------------------------------------------------- tools
 
 
@@ -380,5 +403,6 @@ def sports1m_not_prepared(cwd: Path) -> str:
             f'annotation file of train_dataloader, does not exist (relative to {cwd}).\n'
             'Prepare Sports-1M with tools/data/sports1m/README.md: download the videos into '
             'data/sports1m/videos, then r21d-build-sports1m-annotations --train ... --test ... '
-            '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m (docs/reproduction.md, '
+            '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m '
+            '(docs/reproduction.md, '
             '"Data preparation").')

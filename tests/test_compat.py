@@ -47,8 +47,11 @@ def test_apply_is_idempotent(monkeypatch):
 def test_applied_says_which_fixes_changed_something():
     from mmaction.utils import dependency
     applied = compat.APPLIED
-    assert list(applied) == ['drn_stub', 'torchvision_op_schemas', 'multimodal_placeholders',
-                             'safe_mmengine_local_loader']
+    assert list(applied) == ['mmcv_lite_ops_warning', 'drn_stub', 'torchvision_op_schemas',
+                             'multimodal_placeholders', 'safe_mmengine_local_loader']
+    assert applied['mmcv_lite_ops_warning'] is (
+        compat._installed_release('mmcv-lite') is not None
+        and compat._installed_release('mmcv') is None)
     wheel_drn = Path(compat._mmaction_dir(), 'models', 'localizers', 'drn')
     assert applied['drn_stub'] is not wheel_drn.is_dir()
     assert applied['torchvision_op_schemas'] is (compat._torchvision_op_schemas is not None)

@@ -28,6 +28,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
+    # Class names of the published weights' datasets (r21d_plugin.label_maps).
+    package_data={'r21d_plugin.label_maps': ['*.txt']},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # torchvision (the reference the weight converters are tested against) is not
@@ -35,4 +37,7 @@ setup(
         # tools/setup.sh --tests installs the release paired with the installed torch.
         'tests': ['pytest>=7', 'pytest-xdist'],
     },
+    entry_points={'console_scripts': [
+        'r21d-infer = r21d_plugin.cli.infer:main',
+    ]},
 )

@@ -15,6 +15,9 @@ ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
 ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
 num_classes = 400
 clip_len = 8
+# Class names, for the use side (r21d_plugin.apis, tools/infer.py): the packaged Kinetics-400
+# label map (r21d_plugin/label_maps).
+label_map = 'kinetics400'
 
 train_pipeline = [
     dict(type='DecordInit'),

@@ -10,6 +10,8 @@ data_root = 'data/motion'
 ann_file_train = f'{data_root}/train.txt'
 ann_file_val = f'{data_root}/val.txt'
 ann_file_test = f'{data_root}/test.txt'
+# Class names for the use side (tools/infer.py), written by the dataset generator.
+label_map = f'{data_root}/classes.txt'
 clip_len = 8
 frame_interval = 2
 crop_size = 28

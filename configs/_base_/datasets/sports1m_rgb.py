@@ -13,6 +13,7 @@ ann_file_train = 'data/sports1m/sports1m_train_list_videos.txt'
 ann_file_val = 'data/sports1m/sports1m_test_list_videos.txt'
 ann_file_test = 'data/sports1m/sports1m_test_list_videos.txt'
 num_classes = 487
+label_map = 'sports1m'  # the official labels.txt order (r21d_plugin/label_maps)
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(

@@ -7,7 +7,7 @@ import decord
 import numpy as np
 import pytest
 import torch
-from helpers import make_broken, random_checkpoint, write_video
+from helpers import make_broken, write_video
 from mmaction.apis import inference_recognizer, init_recognizer
 from mmaction.registry import MODELS
 from mmengine.dataset import Compose, pseudo_collate
@@ -19,23 +19,14 @@ from r21d_plugin.label_maps import LabelMapError, load_label_map
 
 
 @pytest.fixture(scope='module')
-def tiny(tiny_demo_config, tmp_path_factory):
-    """(config, checkpoint) of a tiny RGB R(2+1)D and of its flow stream (8 motion classes)."""
-    directory = tmp_path_factory.mktemp('tiny_models')
-    rgb, flow = tiny_demo_config('R(2+1)D'), tiny_demo_config('R(2+1)D-flow')
-    return dict(rgb=(str(rgb), str(random_checkpoint(rgb, directory / 'rgb.pth', seed=1))),
-                flow=(str(flow), str(random_checkpoint(flow, directory / 'flow.pth', seed=2))))
-
-
-@pytest.fixture(scope='module')
 def videos(tmp_path_factory):
     directory = tmp_path_factory.mktemp('videos')
     return dict(long=str(write_video(directory / 'long.mp4', 40, seed=3)),
                 short=str(make_broken(directory, 'short')), directory=directory)
 
 
-def test_predict_is_mmaction2s_test_of_the_video(tiny, videos):
-    config, checkpoint = tiny['rgb']
+def test_predict_is_mmaction2s_test_of_the_video(tiny_recognizers, videos):
+    config, checkpoint = tiny_recognizers['rgb']
     recognizer = load_recognizer(config, checkpoint)
     ours = predict(recognizer, videos['long'], topk=3)
 
@@ -52,8 +43,8 @@ def test_predict_is_mmaction2s_test_of_the_video(tiny, videos):
     assert not ours.looped and ours.video.num_frames == 40
 
 
-def test_frames_in_memory_give_the_files_result(tiny, videos):
-    recognizer = load_recognizer(*tiny['rgb'])
+def test_frames_in_memory_give_the_files_result(tiny_recognizers, videos):
+    recognizer = load_recognizer(*tiny_recognizers['rgb'])
     reader = decord.VideoReader(videos['long'])
     frames = reader.get_batch(list(range(len(reader)))).asnumpy()
     from_file, from_memory = predict(recognizer, [videos['long'], frames])
@@ -61,8 +52,8 @@ def test_frames_in_memory_give_the_files_result(tiny, videos):
     assert from_memory.name == '<frames>'
 
 
-def test_a_short_video_loops_its_frames_as_the_test_does(tiny, videos):
-    config, checkpoint = tiny['rgb']
+def test_a_short_video_loops_its_frames_as_the_test_does(tiny_recognizers, videos):
+    config, checkpoint = tiny_recognizers['rgb']
     ours = predict(load_recognizer(config, checkpoint), videos['short'])
     assert ours.looped and ours.video.num_frames == 4
     np.testing.assert_array_equal(ours.clip_frames, np.tile(np.arange(0, 16, 2) % 4, (10, 1)))
@@ -71,8 +62,8 @@ def test_a_short_video_loops_its_frames_as_the_test_does(tiny, videos):
     np.testing.assert_allclose(ours.result.scores, reference.pred_score.numpy(), atol=1e-6)
 
 
-def test_bad_videos_are_named_and_the_others_still_run(tiny, videos, tmp_path):
-    recognizer = load_recognizer(*tiny['rgb'])
+def test_bad_videos_are_named_and_the_others_still_run(tiny_recognizers, videos, tmp_path):
+    recognizer = load_recognizer(*tiny_recognizers['rgb'])
     broken = {kind: str(make_broken(tmp_path, kind))
               for kind in ('missing', 'zero_bytes', 'truncated', 'truncated_mid_stream')}
     results = predict(recognizer, [broken['missing'], videos['long'], broken['zero_bytes'],
@@ -89,8 +80,8 @@ def test_bad_videos_are_named_and_the_others_still_run(tiny, videos, tmp_path):
         predict(recognizer, broken['missing'])
 
 
-def test_timeline_scores_every_window_of_the_window_rule(tiny, videos):
-    recognizer = load_recognizer(*tiny['rgb'])
+def test_timeline_scores_every_window_of_the_window_rule(tiny_recognizers, videos):
+    recognizer = load_recognizer(*tiny_recognizers['rgb'])
     result = timeline(recognizer, videos['long'], stride=5, batch_size=3)
     # windows of 8 frames every 2nd frame (span 15) starting every 5 frames
     assert result.starts.tolist() == window_starts(40, 8, 5, 2) == [0, 5, 10, 15, 20, 25]
@@ -99,7 +90,8 @@ def test_timeline_scores_every_window_of_the_window_rule(tiny, videos):
     np.testing.assert_allclose(ends - starts, 1.5)
     # Each window is the config's test of that window alone (its one clip).
     frames = Video(videos['long']).read(range(40))
-    one_clip = load_recognizer(*tiny['rgb'], cfg_options={'test_pipeline.1.num_clips': 1})
+    one_clip = load_recognizer(*tiny_recognizers['rgb'],
+                               cfg_options={'test_pipeline.1.num_clips': 1})
     for start, scores in zip(result.starts, result.scores):
         alone = predict(one_clip, frames[start:start + 15])
         # (batches of 3 windows against 1 clip: float rounding differs)
@@ -108,9 +100,11 @@ def test_timeline_scores_every_window_of_the_window_rule(tiny, videos):
     assert shorter.clip_len == 4 and shorter.starts.tolist() == [0, 20]
 
 
-def test_two_streams_fuse_as_two_stream_recognizer(tiny, videos):
-    (rgb_config, rgb_checkpoint), (flow_config, flow_checkpoint) = tiny['rgb'], tiny['flow']
-    rgb, flow = load_recognizer(rgb_config, rgb_checkpoint), load_recognizer(*tiny['flow'])
+def test_two_streams_fuse_as_two_stream_recognizer(tiny_recognizers, videos):
+    (rgb_config, rgb_checkpoint), (flow_config, flow_checkpoint) = (
+        tiny_recognizers['rgb'], tiny_recognizers['flow'])
+    rgb = load_recognizer(rgb_config, rgb_checkpoint)
+    flow = load_recognizer(flow_config, flow_checkpoint)
     assert (rgb.modality, flow.modality, flow.clip_len) == ('RGB', 'Flow', 8)
     ours = predict(rgb, videos['long'], flow=flow, fusion_alpha=0.3)
 
@@ -133,13 +127,14 @@ def test_two_streams_fuse_as_two_stream_recognizer(tiny, videos):
         fused.scores, 0.3 * fused.stream_scores['rgb'] + 0.7 * fused.stream_scores['flow'])
 
 
-def test_a_label_map_of_another_size_is_refused_with_both_counts(tiny, tmp_path):
+def test_a_label_map_of_another_size_is_refused_with_both_counts(tiny_recognizers, tmp_path):
     label_map = tmp_path / 'five.txt'
     label_map.write_text('a\nb\nc\nd\ne\n')
     with pytest.raises(LabelMapError, match=r'five\.txt has 5 classes but checkpoint '
                                             r'.*rgb\.pth has 8'):
-        load_recognizer(*tiny['rgb'], label_map=str(label_map))
-    assert load_recognizer(*tiny['rgb']).labels[0] == 'move_right'  # the config's label map
+        load_recognizer(*tiny_recognizers['rgb'], label_map=str(label_map))
+    # without one, the config's label map
+    assert load_recognizer(*tiny_recognizers['rgb']).labels[0] == 'move_right'
 
 
 def test_label_map_files_are_checked_line_by_line(tmp_path):
@@ -154,8 +149,9 @@ def test_label_map_files_are_checked_line_by_line(tmp_path):
         load_label_map(str(tmp_path / 'absent.txt'))
 
 
-def test_a_checkpoint_of_another_modality_or_class_count_is_refused(tiny):
-    (rgb_config, rgb_checkpoint), (flow_config, flow_checkpoint) = tiny['rgb'], tiny['flow']
+def test_a_checkpoint_of_another_modality_or_class_count_is_refused(tiny_recognizers):
+    (rgb_config, rgb_checkpoint), (flow_config, flow_checkpoint) = (
+        tiny_recognizers['rgb'], tiny_recognizers['flow'])
     with pytest.raises(RecognizerLoadError,
                        match=r'rgb\.pth takes 3-channel RGB input, but config .*flow\.py '
                              r'builds a network for 2-channel optical flow'):

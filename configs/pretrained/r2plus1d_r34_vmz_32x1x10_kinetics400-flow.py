@@ -5,8 +5,8 @@
 # frames, resized to 128x171 and center-cropped to 112, whose Farneback flow gives the 32 flow
 # frames (r21d_plugin.data.flow.FarnebackFlow); 10 uniformly spaced clips.
 _base_ = [
-    '../_base_/models/r2plus1d_r34_flow.py', '../_base_/datasets/kinetics400_flow_32x1x1.py',
-    '../_base_/schedules/test_only.py', '../_base_/default_runtime.py'
+    '../_base_/models/r2plus1d_r34_flow.py',
+    '../_base_/pretrained/kinetics400_flow_32x1x10.py',
 ]
 
 model = dict(backbone=dict(clip_len=32), cls_head=dict(num_classes=400))

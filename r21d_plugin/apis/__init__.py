@@ -4,7 +4,7 @@
 ``clip_pipeline`` applies a config's test preprocessing to those clips; ``inference`` loads a
 recognizer and runs it on videos (``predict``: the config's multi-clip test, ``timeline``:
 every window of a long video); ``visualization`` draws the results; ``inputs`` expands
-command-line inputs into videos.
+command-line inputs into videos; ``throughput`` measures their speed and memory.
 """
 from .clip_pipeline import ClipPipeline
 from .inference import (Prediction, RecognizerLoadError, StreamScores, Timeline,

@@ -12,6 +12,7 @@ A video shorter than a clip is handled as the test pipeline handles it: ``Sample
 loops its frames (index ``i % num_frames``), and the result says so (``looped``).
 """
 import copy
+import os
 import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from ..data.pipelines import with_clip_len
 from ..label_maps import LabelMapError, load_label_map
 from ..models.two_stream import fuse_scores
 from .clip_pipeline import ClipPipeline, _step_type
-from .video import Video, VideoInfo, VideoReadError, VideoSource, window_frames, window_starts
+from .video import (Video, VideoInfo, VideoReadError, VideoSource, window_frames, window_span,
+                    window_starts)
 
 #: What ``predict`` and ``timeline`` take as one video.
 VideoInput = Union[VideoSource, Video]
@@ -165,7 +167,7 @@ def _labels(cfg: Config, label_map: Optional[str], num_classes: int,
     return labels
 
 
-def load_recognizer(config: Union[str, Config],
+def load_recognizer(config: Union[str, os.PathLike, Config],
                     checkpoint: Optional[str] = None,
                     device: Union[str, torch.device] = 'cpu',
                     label_map: Optional[str] = None,
@@ -173,7 +175,7 @@ def load_recognizer(config: Union[str, Config],
     """Build a config's recognizer, load a checkpoint into it, and find its class names.
 
     Args:
-        config (str | Config): a recognizer config (e.g. ``configs/pretrained/*.py``).
+        config (str | Path | Config): a recognizer config (e.g. ``configs/pretrained/*.py``).
         checkpoint (str, optional): its checkpoint (MMAction2's, or ``tools/
             convert_weights.py``'s output). Loaded strictly: a checkpoint for other input
             channels or another number of classes is refused, naming both. Default: None
@@ -192,11 +194,13 @@ def load_recognizer(config: Union[str, Config],
         RecognizerLoadError: the config cannot run on videos, or the checkpoint does not fit it.
         LabelMapError: the label map is unreadable or its class count is not the model's.
     """
-    import r21d_plugin  # noqa: F401  registers the plugin's modules
     from mmaction.registry import MODELS
 
-    name = config if isinstance(config, str) else (config.filename or '<config>')
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    if isinstance(config, Config):
+        name, cfg = config.filename or '<config>', copy.deepcopy(config)
+    else:
+        name = os.fspath(config)
+        cfg = Config.fromfile(name)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
@@ -318,7 +322,7 @@ class Timeline:
     @property
     def span(self) -> int:
         """Source frames one window covers."""
-        return (self.frames_per_window - 1) * self.frame_interval + 1
+        return window_span(self.frames_per_window, self.frame_interval)
 
     def seconds(self) -> Tuple[np.ndarray, np.ndarray]:
         """(start, end) of each window in seconds (the frame rate's; 30 fps if unknown)."""
@@ -463,7 +467,7 @@ def _predict_video(streams: _Streams, video: Video, topk: int) -> Prediction:
     result = _scores(streams.fuse(videos), streams.fuse(per_clip), topk, streams.labels)
     stream_scores = ({name: _scores(videos[name], per_clip[name], topk, streams.labels)
                       for name in streams.streams} if len(streams.streams) > 1 else {})
-    span = (streams.frames_per_clip - 1) * streams.frame_interval + 1
+    span = window_span(streams.frames_per_clip, streams.frame_interval)
     return Prediction(video.name, video.info, clip_frames, video.num_frames < span, result,
                       stream_scores)
 
@@ -560,8 +564,7 @@ def timeline(recognizer: VideoRecognizer,
     streams = _Streams(recognizer, flow, fusion_alpha, window)
     video = _open(video)
     interval, frames = streams.frame_interval, streams.frames_per_clip
-    span = (frames - 1) * interval + 1
-    stride = stride or span
+    stride = stride or window_span(frames, interval)
     starts = window_starts(video.num_frames, frames, stride, interval)
     per_stream: Dict[str, List[torch.Tensor]] = {name: [] for name in streams.streams}
     windows = tqdm(video.windows(frames, stride, interval), total=len(starts),

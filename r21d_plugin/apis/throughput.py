@@ -1,4 +1,4 @@
-"""Speed and memory of the use side, for the benchmark and ``tools/analysis/inference_benchmark.py``.
+"""Speed and memory of the use side (the benchmark, tools/analysis/inference_benchmark.py).
 
 * ``inference_throughput``: ``predict``'s videos per second (decoding, the config's
   multi-clip test as one batch) and ``timeline``'s windows per second, on a generated video.

@@ -37,7 +37,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         prog='infer', description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
-               'appended: OUT.png -> OUT_<video>.png.')
+               'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
+               'of that name).')
     parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py)')
     parser.add_argument('checkpoint', help='its checkpoint (tools/convert_weights.py output '
                         'for published weights)')
@@ -82,12 +83,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _output_path(path: Optional[str], video: str, several: bool) -> Optional[str]:
-    """``path``, or with several videos ``<path stem>_<video stem><ext>``."""
+def _output_path(path: Optional[str], video: str, several: bool,
+                 used: Dict[str, int]) -> Optional[str]:
+    """``path``, or with several videos ``<path stem>_<video stem><ext>`` (and ``_2``,
+    ``_3``... for videos of the same name)."""
     if path is None or not several:
         return path
     stem, ext = osp.splitext(path)
-    return f'{stem}_{osp.splitext(osp.basename(video))[0]}{ext}'
+    name = f'{stem}_{osp.splitext(osp.basename(video))[0]}'
+    used[name] = used.get(name, 0) + 1
+    return f'{name}{ext}' if used[name] == 1 else f'{name}_{used[name]}{ext}'
 
 
 def _scores_line(topk) -> str:
@@ -170,6 +175,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for source, reason in problems:
         print(f'infer: {source}: {reason}', file=sys.stderr)
     several = len(items) > 1
+    plots: Dict[str, int] = {}
+    out_videos: Dict[str, int] = {}
     results, failed, done = [], len(problems), {}
     bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
     for number, item in enumerate(bar, 1):
@@ -192,10 +199,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:
-                    plot = plot_timeline(windows, _output_path(args.plot, item.path, several))
+                    plot = plot_timeline(windows, _output_path(args.plot, item.path, several,
+                                                               plots))
                     lines.append(f'  plot: {plot}')
             if args.out_video:
-                out_video = _output_path(args.out_video, item.path, several)
+                out_video = _output_path(args.out_video, item.path, several, out_videos)
                 write_labelled_video(Video(item.path), out_video,
                                      _drawn_lines(prediction, windows))
                 lines.append(f'  labelled video: {out_video}')

@@ -45,7 +45,8 @@ def test_results_outputs_and_bad_videos(tiny_recognizers, inputs, tmp_path):
     config, checkpoint = tiny_recognizers['rgb']
     out_json, plot, out_video = tmp_path / 'out.json', tmp_path / 'plot.png', tmp_path / 'out.mp4'
     done = run_tool(config, checkpoint, inputs['video'], inputs['missing'], inputs['folder'],
-                    inputs['empty'], inputs['annotation'], inputs['truncated'], '--topk', '3',
+                    inputs['empty'], inputs['annotation'], inputs['truncated'], inputs['video'],
+                    '--topk', '3',
                     '--json', str(out_json), '--timeline', '--stride', '8', '--plot',
                     str(plot), '--out-video', str(out_video))
 
@@ -53,8 +54,8 @@ def test_results_outputs_and_bad_videos(tiny_recognizers, inputs, tmp_path):
     assert f'infer: {inputs["missing"]}: no such file' in done.stderr
     assert f'infer: {inputs["empty"]}: empty file (0 bytes)' in done.stderr
     assert f'infer: {inputs["truncated"]}: not a readable video' in done.stderr
-    assert 'infer: 3 of 8 inputs failed (named above)' in done.stderr
-    assert f'[1/8] {inputs["video"]} (40 frames at 10.00 fps; 10 clips of 8 frames)' \
+    assert 'infer: 3 of 9 inputs failed (named above)' in done.stderr
+    assert f'[1/9] {inputs["video"]} (40 frames at 10.00 fps; 10 clips of 8 frames)' \
         in done.stdout
     assert 'timeline: 4 windows of 8 frames every 8 frames' in done.stdout
     assert 'accuracy over 2 labelled videos: top-1' in done.stdout
@@ -81,7 +82,7 @@ def test_results_outputs_and_bad_videos(tiny_recognizers, inputs, tmp_path):
     assert videos['missing.mp4'] == dict(video=inputs['missing'], error='no such file')
     assert videos['d.mp4']['label'] == 3 and results['accuracy']['videos'] == 2
 
-    for name, frames in (('a', 40), ('b', 30), ('c', 30)):
+    for name, frames in (('a', 40), ('b', 30), ('c', 30), ('a_2', 40)):  # a.mp4 twice
         assert (tmp_path / f'plot_{name}.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
         written = decord.VideoReader(str(tmp_path / f'out_{name}.mp4'))
         assert len(written) == frames and written[0].shape == (32, 32, 3)

@@ -3,7 +3,6 @@ statistics) converted with ``tools/convert_weights.py`` gives, through ``predict
 torchvision config, what torchvision's own ``KINETICS400_V1.transforms()`` and model give on
 the same decoded frames. MMAction2's ``Resize`` / ``CenterCrop`` (the VMZ configs') differ
 from torchvision's by a grey level and a column: measured and bounded here."""
-import copy
 import importlib.util
 import os
 
@@ -11,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, torchvision_model
-from torchvision.models.video import R2Plus1D_18_Weights
+from helpers import REPO, randomize
+from torchvision.models.video import R2Plus1D_18_Weights, r2plus1d_18
 
 from r21d_plugin.apis import load_recognizer, predict
 from r21d_plugin.data.torchvision_transforms import TorchvisionCenterCrop, TorchvisionResize
@@ -38,7 +37,9 @@ def natural_frames(count: int = 8, height: int = 180, width: int = 240) -> np.nd
 def converted(tmp_path_factory):
     """torchvision's model with an fc scaled so its softmax is informative, and the
     conversion of its state dict by tools/convert_weights.py."""
-    source = copy.deepcopy(torchvision_model('r2plus1d_18'))
+    with torch.random.fork_rng():  # its convs' default init: the same weights in any order
+        torch.manual_seed(0)
+        source = randomize(r2plus1d_18(num_classes=400))
     with torch.no_grad():
         source.fc.weight.mul_(0.2)
         source.fc.bias.mul_(0.2)
@@ -69,7 +70,7 @@ def test_predict_equals_torchvisions_transforms_and_model(converted):
         torch.from_numpy(frames).permute(0, 3, 1, 2))
     with torch.no_grad():
         theirs = source(theirs_input[None]).softmax(dim=-1)[0].numpy()
-    assert 0.1 < theirs.max() < 0.5  # an informative softmax: neither one-hot nor flat
+    assert 0.05 < theirs.max() < 0.95  # an informative softmax: neither one-hot nor flat
 
     ours_input = network_input(recognizer, frames)
     assert ours_input.shape == (1, 3, 8, 112, 112)

@@ -568,7 +568,7 @@ def timeline(recognizer: VideoRecognizer,
     starts = window_starts(video.num_frames, frames, stride, interval)
     per_stream: Dict[str, List[torch.Tensor]] = {name: [] for name in streams.streams}
     windows = tqdm(video.windows(frames, stride, interval), total=len(starts),
-                   unit='window', disable=not progress)
+                   unit='window', disable=not progress, leave=False)
     for batch in _batches(windows, batch_size):
         samples = {name: [streams.pack(name, [clip]) for _, clip in batch]
                    for name in streams.streams}

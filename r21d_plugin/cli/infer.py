@@ -195,7 +195,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             if args.timeline:
                 windows = timeline(rgb, item.path, args.window, args.stride, flow,
-                                   args.fusion_alpha, args.batch_size)
+                                   args.fusion_alpha, args.batch_size,
+                                   progress=not args.no_progress)
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:

@@ -52,7 +52,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
-    package_data={'r21d_plugin': ['label_maps/*.txt']},
+    # Class names of the published weights' datasets (r21d_plugin.label_maps).
+    package_data={'r21d_plugin.label_maps': ['*.txt']},
     cmdclass={'build_py': BuildWithConfigs},
     # One console script per tool (r21d_plugin/cli/<tool>.py; tools/<tool>.py wraps it).
     entry_points={'console_scripts': [
@@ -69,6 +70,7 @@ setup(
         'r21d-generate-motion-dataset = r21d_plugin.cli.generate_motion_dataset:main',
         'r21d-build-sports1m-annotations = r21d_plugin.cli.build_sports1m_annotations:main',
         'r21d-export = r21d_plugin.cli.export:main',
+        'r21d-infer = r21d_plugin.cli.infer:main',
     ]},
     install_requires=INSTALL_REQUIRES,
     extras_require={

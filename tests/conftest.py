@@ -6,12 +6,15 @@ frames, 24 frames per video; 16 train / 8 val / 8 test videos), written once per
 ``tiny_demo_config``: a factory writing a config that trains and 10-clip tests a tiny
 network (depth 10, base_channels 8, 8 x 28 x 28 clips) of the paper on that dataset, on
 CPU in seconds. It is the demo config with sizes shrunk, so it runs the same code path.
+
+``tiny_recognizers``: (config, checkpoint) of the tiny R(2+1)D and of its flow stream, with
+random weights, for the use side (predict, timelines, tools/infer.py).
 """
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Dict, Tuple
 
 import pytest
-from helpers import shrink_demo_config
+from helpers import random_checkpoint, shrink_demo_config
 
 
 @pytest.fixture(scope='session')
@@ -35,3 +38,12 @@ def tiny_demo_config(tiny_motion_dataset, tmp_path_factory) -> Callable[..., Pat
                                   **sizes)
 
     return make
+
+
+@pytest.fixture(scope='session')
+def tiny_recognizers(tiny_demo_config, tmp_path_factory) -> Dict[str, Tuple[str, str]]:
+    """``{'rgb': (config, checkpoint), 'flow': (config, checkpoint)}`` (see module doc)."""
+    directory = tmp_path_factory.mktemp('tiny_recognizers')
+    rgb, flow = tiny_demo_config('R(2+1)D'), tiny_demo_config('R(2+1)D-flow')
+    return dict(rgb=(str(rgb), str(random_checkpoint(rgb, directory / 'rgb.pth', seed=1))),
+                flow=(str(flow), str(random_checkpoint(flow, directory / 'flow.pth', seed=2))))

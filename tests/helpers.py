@@ -39,6 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIGS = {
     'R(2+1)D': REPO / 'configs/demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
     'f-R2D': REPO / 'configs/demo/fr2d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    # the demo R(2+1)D's flow stream (flow computed on the fly)
+    'R(2+1)D-flow': REPO / 'configs/two_stream/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-flow.py',
 }
 
 #: OpenMMLab's config names, ``{network}_{backbone}_{gpus}x{batch}-{clip}[-{schedule}]_{data}``
@@ -293,6 +295,19 @@ def config_model(config: str, options: Optional[dict] = None) -> nn.Module:
     return MODELS.build(cfg.model).eval()
 
 
+def random_checkpoint(config: Path, out_file: Path, seed: int = 0) -> Path:
+    """A checkpoint of ``config``'s recognizer with random weights and BN statistics
+    (``randomize``) and an fc whose softmax is far from uniform; returns ``out_file``."""
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    randomize(model.backbone, seed)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.cls_head.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(config=str(config))), out_file)
+    return out_file
+
+
 def logits(model: nn.Module, clip: torch.Tensor) -> torch.Tensor:
     """Class scores before softmax: a source model's output, or a Recognizer3D's
     backbone + I3DHead."""
@@ -349,6 +364,7 @@ def shrink_demo_config(network: str, data_root: Path, out_file: Path,
                 transform['crop_size'] = crop_size
     cfg.model.backbone.base_channels = base_channels
     cfg.model.cls_head.in_channels = base_channels * 8
+    cfg.label_map = osp.join(str(data_root), 'classes.txt')
     cfg.train_cfg.max_epochs = max_epochs
     cfg.default_hooks.logger.interval = 1
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]  # no TensorBoard start-up

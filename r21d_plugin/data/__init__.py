@@ -1,4 +1,6 @@
-"""Data: the embedded motion dataset, flow transforms, robust loading, clip sampling."""
+"""Data: the embedded motion dataset, flow transforms, robust loading, clip sampling,
+torchvision's preprocessing."""
 from .robust import RobustRawframeDataset, RobustVideoDataset  # noqa: F401
 from .epoch_sampler import FixedLengthEpochSampler  # noqa: F401
 from .flow import DequantizeFlow, FarnebackFlow, FlowFlip, LoadAlignedFlow  # noqa: F401
+from .torchvision_transforms import TorchvisionCenterCrop, TorchvisionResize  # noqa: F401

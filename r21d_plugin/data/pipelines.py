@@ -8,6 +8,8 @@ restates only what differs and keeps every other step of the base recipe:
 * ``data_settings``: a dataset base's pipelines and dataloaders with other clips, flow input
   or another official split, in one call (how the experiment configs vary one base per
   dataset).
+* ``with_torchvision_transforms``: torchvision's resize and center crop (its weights' exact
+  preprocessing) instead of MMAction2's.
 * ``flow_pipeline``: each clip draws L+1 frames, goes through the RGB resize / crop / flip,
   then ``FarnebackFlow`` turns it into L flow frames (the paper's on-the-fly flow).
 * ``two_stream_pipeline``: the same, but ``FarnebackFlow(keep_rgb=True)`` keeps the first L
@@ -54,6 +56,32 @@ def with_num_clips(pipeline: Sequence[dict], num_clips: int) -> List[dict]:
     if isinstance(num_clips, bool) or not isinstance(num_clips, int) or num_clips < 1:
         raise ValueError(f'num_clips must be a positive integer, got {num_clips!r}')
     return _with_sampler(pipeline, num_clips=num_clips)
+
+
+def with_torchvision_transforms(pipeline: Sequence[dict]) -> List[dict]:
+    """The pipeline with torchvision's ``Resize`` and ``CenterCrop`` arithmetic.
+
+    ``Resize`` becomes ``TorchvisionResize`` and ``CenterCrop`` ``TorchvisionCenterCrop``
+    (same sizes; ``r21d_plugin.data.torchvision_transforms`` says how they differ), so
+    torchvision's weights see exactly the frames its ``VideoClassification`` transform makes.
+    """
+    types = [_step_type(step) for step in pipeline]
+    if 'Resize' not in types or 'CenterCrop' not in types:
+        raise ValueError(f'expected a Resize and a CenterCrop step, got {types}')
+    steps = []
+    for step, step_type in zip(pipeline, types):
+        step = dict(step)
+        if step_type in ('Resize', 'CenterCrop') and step.get('lazy'):
+            raise ValueError(f'torchvision resizes and crops each frame, not lazily: {step}')
+        if step_type == 'Resize':
+            if step.get('interpolation', 'bilinear') != 'bilinear':
+                raise ValueError(f'torchvision resizes bilinearly, got {step}')
+            step = dict(type='TorchvisionResize', scale=step['scale'],
+                        keep_ratio=step.get('keep_ratio', True))
+        elif step_type == 'CenterCrop':
+            step = dict(type='TorchvisionCenterCrop', crop_size=step['crop_size'])
+        steps.append(step)
+    return steps
 
 
 def with_three_crop(pipeline: Sequence[dict], crop_size: int) -> List[dict]:

@@ -3,7 +3,7 @@
 Shapes and counts are computed on the ``meta`` device: no memory and no arithmetic, so the
 whole family at full size is reported in seconds.
 """
-from typing import Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -27,13 +27,32 @@ def backbone_complexity(name: str, depth: int = 18, clip_len: int = 8,
         backbone = MODELS.build(paper_backbone(name, depth=depth, clip_len=clip_len,
                                                in_channels=in_channels, **overrides))
         fc = torch.nn.Linear(backbone.feat_dim, num_classes)
+    return _complexity(backbone, lambda features: fc(features.mean(dim=(2, 3, 4))),
+                       [backbone, fc], (in_channels, clip_len, crop_size))
+
+
+def recognizer_complexity(model: dict, clip_len: int, crop_size: int = 112) -> Dict[str, object]:
+    """Complexity of a recognizer config (``cfg.model``: backbone and ``cls_head``) on one
+    ``clip_len x crop_size x crop_size`` clip; returns what ``backbone_complexity`` does."""
+    with torch.device('meta'):
+        recognizer = MODELS.build(model)
+    in_channels = recognizer.backbone.in_channels
+    return _complexity(recognizer.backbone, recognizer.cls_head, [recognizer],
+                       (in_channels, clip_len, crop_size))
+
+
+def _complexity(backbone: torch.nn.Module, head: Callable[[torch.Tensor], torch.Tensor],
+                modules: Iterable[torch.nn.Module],
+                clip_shape: Tuple[int, int, int]) -> Dict[str, object]:
+    in_channels, clip_len, crop_size = clip_shape
+    with torch.device('meta'):
         clip = torch.empty(1, in_channels, clip_len, crop_size, crop_size)
     backbone.eval()
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         features = backbone(clip)
-        fc(features.mean(dim=(2, 3, 4)))
-    params = sum(p.numel() for p in (*backbone.parameters(), *fc.parameters()))
+        head(features)
+    params = sum(p.numel() for module in modules for p in module.parameters())
     return dict(params=params, gmacs=counter.get_total_flops() / 2 / 1e9,
                 conv5=tuple(features.shape[2:]))
 

@@ -9,7 +9,7 @@ from helpers import pretrained_config, torchvision_model
 
 from r21d_plugin.weights import convert_checkpoint
 
-CONFIG = 'mc3-18_torchvision-kinetics400_16f-rgb.py'
+CONFIG = 'mc3_r18_torchvision_16x1x10_kinetics400-rgb.py'
 
 
 @pytest.fixture(scope='module')

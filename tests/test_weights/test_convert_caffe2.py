@@ -104,11 +104,11 @@ def our_random_network(name: str, depth: int, clip_len: int, in_channels: int,
 
 # (paper name, VMZ arch, clip_len, in_channels, whether --arch is given, its config)
 FAMILIES = [
-    ('R(2+1)D', 'r2plus1d_18', 8, 3, True, 'r2plus1d-18_vmz-kinetics400_8f-rgb.py'),
-    ('R2D', 'r2d_18', 16, 3, False, 'r2d-18_vmz-kinetics400_16f-rgb.py'),
-    ('MC4', 'mc4_18', 8, 3, False, 'mc4-18_vmz-kinetics400_8f-rgb.py'),
-    ('rMC3', 'rmc3_18', 8, 3, True, 'rmc3-18_vmz-kinetics400_8f-rgb.py'),
-    ('f-R2D', 'r2df_18', 8, 3, False, 'fr2d-18_vmz-kinetics400_8f-rgb.py'),
+    ('R(2+1)D', 'r2plus1d_18', 8, 3, True, 'r2plus1d_r18_vmz_8x1x10_kinetics400-rgb.py'),
+    ('R2D', 'r2d_18', 16, 3, False, 'r2d_r18_vmz_16x1x10_kinetics400-rgb.py'),
+    ('MC4', 'mc4_18', 8, 3, False, 'mc4_r18_vmz_8x1x10_kinetics400-rgb.py'),
+    ('rMC3', 'rmc3_18', 8, 3, True, 'rmc3_r18_vmz_8x1x10_kinetics400-rgb.py'),
+    ('f-R2D', 'r2df_18', 8, 3, False, 'fr2d_r18_vmz_8x1x10_kinetics400-rgb.py'),
     ('R(2+1)D', 'r2plus1d_18', 8, 2, False, None),  # a flow network: 2 input channels
 ]
 
@@ -138,8 +138,8 @@ def test_blobs_of_our_networks_convert_back_exactly(name, arch, clip_len, in_cha
         model.load_state_dict(converted, strict=True, assign=True)
 
 
-@pytest.mark.parametrize('arch,config', [('r3d_18', 'r3d-18_vmz-kinetics400_8f-rgb.py'),
-                                         ('mc3_18', 'mc3-18_vmz-kinetics400_8f-rgb.py')])
+@pytest.mark.parametrize('arch,config', [('r3d_18', 'r3d_r18_vmz_8x1x10_kinetics400-rgb.py'),
+                                         ('mc3_18', 'mc3_r18_vmz_8x1x10_kinetics400-rgb.py')])
 def test_blobs_of_a_caffe2_like_torchvision_model_give_its_outputs(arch, config, tmp_path):
     # torchvision's network with Caffe2's BN epsilon computes what VMZ's Caffe2 model does.
     source = copy.deepcopy(torchvision_model(arch))

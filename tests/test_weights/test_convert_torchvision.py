@@ -9,9 +9,9 @@ from helpers import config_model, logits, torchvision_model
 from r21d_plugin.weights import ConversionError, convert_checkpoint
 
 CONFIGS = {
-    'r3d_18': 'r3d-18_torchvision-kinetics400_16f-rgb.py',
-    'mc3_18': 'mc3-18_torchvision-kinetics400_16f-rgb.py',
-    'r2plus1d_18': 'r2plus1d-18_torchvision-kinetics400_16f-rgb.py',
+    'r3d_18': 'r3d_r18_torchvision_16x1x10_kinetics400-rgb.py',
+    'mc3_18': 'mc3_r18_torchvision_16x1x10_kinetics400-rgb.py',
+    'r2plus1d_18': 'r2plus1d_r18_torchvision_16x1x10_kinetics400-rgb.py',
 }
 
 

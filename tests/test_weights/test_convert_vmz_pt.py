@@ -17,14 +17,15 @@ def test_outputs_equal_ig65m_pytorch(ig65m_8f, tmp_path):
     assert meta['backbone']['mid_channels_rule'] == 'per_conv'
     assert meta['backbone']['stem_mid_channels'] == 45
     assert meta['backbone']['norm_cfg']['eps'] == 1e-3
-    model = config_model('r2plus1d-34_vmz-ig65m_8f-rgb.py')
+    model = config_model('r2plus1d_r34_vmz_8x1x10_ig65m-rgb.py')
     load_checkpoint(model, str(dst), map_location='cpu', strict=True, logger='silent')
     clip = torch.randn(1, 3, 8, 32, 32)
     torch.testing.assert_close(logits(model, clip), logits(ig65m_8f, clip), rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize('num_classes,config', [
-    (359, 'r2plus1d-34_vmz-ig65m_32f-rgb.py'), (400, 'r2plus1d-34_vmz-kinetics400_32f-rgb.py')])
+    (359, 'r2plus1d_r34_vmz_32x1x10_ig65m-rgb.py'),
+    (400, 'r2plus1d_r34_vmz_32x1x10_kinetics400-rgb.py')])
 def test_other_heads_fit_their_configs(ig65m_8f, num_classes, config):
     state = dict(ig65m_8f.state_dict(), **{'fc.weight': torch.randn(num_classes, 512),
                                            'fc.bias': torch.randn(num_classes)})

@@ -7,6 +7,7 @@ import torch
 from mmaction.registry import MODELS
 from helpers import CONFIG_DIR, pretrained_config
 
+from r21d_plugin.data.torchvision_transforms import TORCHVISION_MEAN, TORCHVISION_STD
 from r21d_plugin.weights import NetworkSpec
 from r21d_plugin.weights.layout import arch_group_convs
 
@@ -23,21 +24,21 @@ def spec(arch, num_classes=400, in_channels=3, clip_len=None, source=VMZ):
 
 #: config -> (the spec of the weights it is for, the clip length of its backbone)
 EXPECTED = {
-    'r3d-18_torchvision-kinetics400_16f-rgb.py': (spec('r3d_18', source=TORCHVISION), None),
-    'mc3-18_torchvision-kinetics400_16f-rgb.py': (spec('mc3_18', source=TORCHVISION), None),
-    'r2plus1d-18_torchvision-kinetics400_16f-rgb.py': (
+    'r3d_r18_torchvision_16x1x10_kinetics400-rgb.py': (spec('r3d_18', source=TORCHVISION), None),
+    'mc3_r18_torchvision_16x1x10_kinetics400-rgb.py': (spec('mc3_18', source=TORCHVISION), None),
+    'r2plus1d_r18_torchvision_16x1x10_kinetics400-rgb.py': (
         spec('r2plus1d_18', source=TORCHVISION), None),
-    'r2plus1d-34_vmz-ig65m_8f-rgb.py': (spec('r2plus1d_34', 487), 8),
-    'r2plus1d-34_vmz-ig65m_32f-rgb.py': (spec('r2plus1d_34', 359), 32),
-    'r2plus1d-34_vmz-kinetics400_8f-rgb.py': (spec('r2plus1d_34'), 8),
-    'r2plus1d-34_vmz-kinetics400_32f-rgb.py': (spec('r2plus1d_34'), 32),
-    'r2plus1d-34_vmz-kinetics400_32f-flow.py': (spec('r2plus1d_34', in_channels=2), 32),
-    'r2d-18_vmz-kinetics400_8f-rgb.py': (spec('r2d_18', clip_len=8), 8),
-    'r2d-18_vmz-kinetics400_16f-rgb.py': (spec('r2d_18', clip_len=16), 16),
-    'fr2d-18_vmz-kinetics400_8f-rgb.py': (spec('r2df_18'), 8),
-    **{f'{model}-18_vmz-kinetics400_8f-rgb.py': (spec(f'{model}_18'), 8)
+    'r2plus1d_r34_vmz_8x1x10_ig65m-rgb.py': (spec('r2plus1d_34', 487), 8),
+    'r2plus1d_r34_vmz_32x1x10_ig65m-rgb.py': (spec('r2plus1d_34', 359), 32),
+    'r2plus1d_r34_vmz_8x1x10_kinetics400-rgb.py': (spec('r2plus1d_34'), 8),
+    'r2plus1d_r34_vmz_32x1x10_kinetics400-rgb.py': (spec('r2plus1d_34'), 32),
+    'r2plus1d_r34_vmz_32x1x10_kinetics400-flow.py': (spec('r2plus1d_34', in_channels=2), 32),
+    **{f'r2d_r18_vmz_{n}x1x10_kinetics400-rgb.py': (spec('r2d_18', clip_len=n), n)
+       for n in (8, 16)},
+    **{f'fr2d_r18_vmz_{n}x1x10_kinetics400-rgb.py': (spec('r2df_18'), n) for n in (8, 16)},
+    **{f'{model}_r18_vmz_{n}x1x10_kinetics400-rgb.py': (spec(f'{model}_18'), n)
        for model in ['r2plus1d', 'r3d', 'mc2', 'mc3', 'mc4', 'mc5', 'rmc2', 'rmc3', 'rmc4',
-                     'rmc5']},
+                     'rmc5'] for n in (8, 16)},
 }
 
 
@@ -64,7 +65,10 @@ def test_config_builds_the_network_of_its_weights(config):
     assert all(state[key].shape == target[key].shape for key in state)
     preprocessor = cfg.model.data_preprocessor
     assert preprocessor.format_shape == 'NCTHW'
-    if expected.in_channels == 3:
+    if 'torchvision' in config:  # torchvision's own constants, for its exact preprocessing
+        assert preprocessor.mean == pytest.approx([m * 255 for m in TORCHVISION_MEAN])
+        assert preprocessor.std == pytest.approx([s * 255 for s in TORCHVISION_STD])
+    elif expected.in_channels == 3:
         assert (preprocessor.mean, preprocessor.std) == (RGB_MEAN, RGB_STD)
     else:
         assert len(preprocessor.mean) == len(preprocessor.std) == expected.in_channels

@@ -19,6 +19,9 @@ data_preparation = dict(
     dataset='Kinetics-400', root='data/kinetics400',
     how="MMAction2's tools/data/kinetics scripts, linked into data/kinetics400 (docs/reproduction.md, "
     '"Data preparation")')
+# Class names, for the use side (r21d_plugin.apis, tools/infer.py): the packaged Kinetics-400
+# label map (r21d_plugin/label_maps).
+label_map = 'kinetics400'
 
 train_pipeline = [
     dict(type='DecordInit'),

@@ -7,6 +7,8 @@
 # reports clip@1 and video@1 of the same run.
 # The paths are stated once, in the dataloaders (tools/demo.py points them elsewhere).
 dataset_type = 'VideoDataset'
+# Class names for the use side (tools/infer.py), written by the dataset generator.
+label_map = 'data/motion/classes.txt'
 clip_len = 8
 frame_interval = 2
 crop_size = 28

@@ -13,6 +13,7 @@ data_preparation = dict(
     how='tools/data/sports1m/README.md: download the videos into data/sports1m/videos, then '
     'r21d-build-sports1m-annotations --train ... --test ... --labels ... '
     '--video-dir data/sports1m/videos --out-dir data/sports1m (docs/reproduction.md, "Data preparation")')
+label_map = 'sports1m'  # the official labels.txt order (r21d_plugin/label_maps)
 
 test_pipeline = with_num_clips(_base_.test_pipeline, 100)
 train_dataloader = dict(

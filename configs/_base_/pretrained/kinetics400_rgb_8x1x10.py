@@ -1,0 +1,9 @@
+# Published Kinetics-400 weights tested as they are, on 8-frame clips: the Kinetics-400
+# test set, preprocessing and label map of datasets/kinetics400_rgb.py, the test loop of
+# tools/test.py, and nothing to train or validate (fine-tuning configs set their own).
+_base_ = ['../datasets/kinetics400_rgb.py', '../default_runtime.py']
+
+train_dataloader = None
+val_dataloader = None
+val_evaluator = None
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,16 @@
+# torchvision.models.video.r2plus1d_18 with R2Plus1D_18_Weights.KINETICS400_V1 (Kinetics-400,
+# trained on 16-frame 112x112 clips); convert with --source torchvision. Tested with
+# torchvision's own preprocessing (the weights' transforms(), exactly: see the data base) on
+# the paper's 10 uniformly spaced clips; torchvision's published accuracy uses 5 clips at 15 fps.
+# torchvision strides in time in every 3D / (2+1)D stage whatever the clip length
+# (clip_len=None) and keeps nn.BatchNorm3d's eps 1e-5.
+# Both convs of a block use the first conv's (2+1)D mid channels ('per_block').
+_base_ = [
+    '../_base_/models/r2plus1d_r18.py',
+    '../_base_/pretrained/kinetics400_rgb_16x1x10_torchvision.py',
+]
+
+model = dict(
+    backbone=dict(clip_len=None, mid_channels_rule='per_block', norm_cfg=dict(eps=1e-5)),
+    cls_head=dict(num_classes=400),
+    data_preprocessor=dict(mean=_base_.torchvision_mean, std=_base_.torchvision_std))

@@ -1,0 +1,581 @@
+"""Run a recognizer on videos: ``load_recognizer``, ``predict`` and ``timeline``.
+
+``predict`` runs the config's multi-clip test on each video exactly as MMAction2's test does
+(``SampleFrames`` in test mode chooses the clips, the config's test pipeline prepares them,
+the clip scores are softmax-averaged), but decodes each video once as a stream and runs its
+clips as one batch. ``timeline`` scores every window of ``L`` frames every ``S`` frames of a
+long video (``video.Video.windows``: bounded memory whatever the length). Both take an RGB
+recognizer and, optionally, a flow recognizer whose flow is computed on the fly from the
+same frames (``FarnebackFlow``); the two are fused with ``TwoStreamRecognizer``'s rule.
+
+A video shorter than a clip is handled as the test pipeline handles it: ``SampleFrames``
+loops its frames (index ``i % num_frames``), and the result says so (``looped``).
+"""
+import copy
+import os
+import os.path as osp
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import CheckpointLoader
+from tqdm import tqdm
+
+from ..data.pipelines import with_clip_len
+from ..label_maps import LabelMapError, load_label_map
+from ..models.two_stream import fuse_scores
+from .clip_pipeline import ClipPipeline, _step_type
+from .video import (Video, VideoInfo, VideoReadError, VideoSource, window_frames, window_span,
+                    window_starts)
+
+#: What ``predict`` and ``timeline`` take as one video.
+VideoInput = Union[VideoSource, Video]
+#: Input channels by modality, for messages.
+CHANNELS = {3: 'RGB', 2: 'optical flow (dx, dy)'}
+
+
+class RecognizerLoadError(ValueError):
+    """A config and checkpoint (and label map) that do not fit; the message says why."""
+
+
+class VideoRecognizer:
+    """A recognizer ready for videos: the model in eval mode, its config, the config's test
+    preprocessing for decoded clips, and its class names.
+
+    Built by ``load_recognizer``; ``model.cfg`` is set, so MMAction2's own
+    ``inference_recognizer(recognizer.model, video)`` works on it too.
+
+    Attributes:
+        model (nn.Module): the recognizer (``MultiClipRecognizer3D``).
+        cfg (Config): its config.
+        test_pipeline (list[dict]): the config's test pipeline.
+        pipeline (ClipPipeline): that pipeline for decoded clips.
+        labels (list[str] | None): class names, None where there is no label map.
+        modality (str): ``'RGB'`` or ``'Flow'`` (flow computed on the fly from RGB frames).
+        clip_len (int): frames the network sees per clip (``pipeline.frames_per_clip``, one
+            fewer for flow, whose L+1 frames give L flow frames).
+    """
+
+    def __init__(self, model: torch.nn.Module, cfg: Config, test_pipeline: List[dict],
+                 labels: Optional[List[str]], name: str) -> None:
+        self.model, self.cfg, self.test_pipeline = model, cfg, test_pipeline
+        self.pipeline = ClipPipeline(test_pipeline)
+        self.labels, self.name = labels, name
+        on_the_fly_flow = 'FarnebackFlow' in {_step_type(step) for step in test_pipeline}
+        self.modality = 'Flow' if on_the_fly_flow else 'RGB'
+        self.clip_len = self.pipeline.frames_per_clip - int(on_the_fly_flow)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.cls_head.num_classes)
+
+    def label(self, index: int) -> str:
+        """The name of class ``index``, or the index itself without a label map."""
+        return self.labels[index] if self.labels is not None else str(index)
+
+    def clip_pipeline(self, clip_len: Optional[int] = None) -> ClipPipeline:
+        """The test preprocessing for clips of ``clip_len`` network frames (default: the
+        config's)."""
+        if clip_len is None or clip_len == self.clip_len:
+            return self.pipeline
+        return ClipPipeline(with_clip_len(self.test_pipeline, clip_len))
+
+
+def _test_pipeline(cfg: Config, name: str) -> List[dict]:
+    pipeline = cfg.get('test_pipeline')
+    if pipeline is None and cfg.get('test_dataloader'):
+        pipeline = cfg.test_dataloader.dataset.pipeline
+    if pipeline is None:
+        raise RecognizerLoadError(f'{name}: the config has no test_pipeline (nor a '
+                                  f'test_dataloader) to prepare clips with')
+    steps = [dict(step) for step in pipeline]
+    types = {_step_type(step) for step in steps}
+    if types & {'RawFrameDecode', 'DequantizeFlow', 'LoadAlignedFlow'}:
+        raise RecognizerLoadError(
+            f'{name}: the test pipeline reads stored frames or flow (RawFrameDecode); '
+            f'videos need a pipeline that decodes them, with flow computed on the fly '
+            f'(FarnebackFlow), e.g. the config without "-rawframes"')
+    return steps
+
+
+def _state_dict_of(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    if not osp.isfile(checkpoint):
+        raise RecognizerLoadError(f'checkpoint {checkpoint}: no such file')
+    try:
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
+                                                  logger='silent')
+    except Exception as error:  # torch and pickle raise many types for a bad file
+        raise RecognizerLoadError(f'checkpoint {checkpoint}: not loadable '
+                                  f'({type(error).__name__}: {error})') from None
+    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise RecognizerLoadError(f'checkpoint {checkpoint}: no state_dict in it')
+    state = OrderedDict((key[len('module.'):] if key.startswith('module.') else key, value)
+                        for key, value in state.items())
+    return state, loaded.get('meta') or {}
+
+
+def _check_checkpoint(model: torch.nn.Module, state: Dict[str, torch.Tensor], meta: dict,
+                      checkpoint: str, config: str) -> None:
+    """Input channels and classes first (the mistakes users make), then every key."""
+    own = model.state_dict()
+    first_conv = next(key for key, value in own.items() if value.dim() == 5)
+    classifier = [key for key, value in own.items() if value.dim() == 2][-1]
+    theirs = state.get(first_conv)
+    if theirs is not None and theirs.dim() == 5 and theirs.shape[1] != own[first_conv].shape[1]:
+        have, want = int(theirs.shape[1]), int(own[first_conv].shape[1])
+        raise RecognizerLoadError(
+            f'checkpoint {checkpoint} takes {have}-channel {CHANNELS.get(have, "")} input, but '
+            f'config {config} builds a network for {want}-channel {CHANNELS.get(want, "")} '
+            f'input: use the {CHANNELS.get(have, "matching")} config of this checkpoint'
+            + (' (a flow stream goes to --flow-config / flow=...)' if have == 2 else ''))
+    theirs = state.get(classifier)
+    if theirs is not None and theirs.shape[0] != own[classifier].shape[0]:
+        raise RecognizerLoadError(
+            f'checkpoint {checkpoint} has {int(theirs.shape[0])} classes ({classifier}) but '
+            f'config {config} builds {int(own[classifier].shape[0])} '
+            f'(model.cls_head.num_classes): use the checkpoint\'s own config')
+    missing, unexpected = set(own) - set(state), set(state) - set(own)
+    wrong = [key for key in set(own) & set(state) if own[key].shape != state[key].shape]
+    if missing or unexpected or wrong:
+        source = (f' (converted from {meta["source"]}\'s {meta.get("arch")}: '
+                  f'configs/pretrained/README.md names its config)' if 'source' in meta else '')
+        details = [f'{what} ({len(keys)}): {", ".join(sorted(keys)[:5])}'
+                   + (' ...' if len(keys) > 5 else '')
+                   for what, keys in (('missing', missing), ('unexpected', unexpected),
+                                      ('other shapes', wrong)) if keys]
+        raise RecognizerLoadError(f'checkpoint {checkpoint} does not fit config {config}'
+                                  f'{source}: ' + '; '.join(details))
+
+
+def _labels(cfg: Config, label_map: Optional[str], num_classes: int,
+            checkpoint: Optional[str]) -> Optional[List[str]]:
+    source = label_map if label_map is not None else cfg.get('label_map')
+    if source is None:
+        return None
+    labels = load_label_map(source)
+    if len(labels) != num_classes:
+        raise LabelMapError(
+            f'label map {source} has {len(labels)} classes but '
+            f'{"checkpoint " + checkpoint if checkpoint else "the model"} has {num_classes}: '
+            f'pass the label map of the dataset the checkpoint was trained on')
+    return labels
+
+
+def load_recognizer(config: Union[str, os.PathLike, Config],
+                    checkpoint: Optional[str] = None,
+                    device: Union[str, torch.device] = 'cpu',
+                    label_map: Optional[str] = None,
+                    cfg_options: Optional[dict] = None) -> VideoRecognizer:
+    """Build a config's recognizer, load a checkpoint into it, and find its class names.
+
+    Args:
+        config (str | Path | Config): a recognizer config (e.g. ``configs/pretrained/*.py``).
+        checkpoint (str, optional): its checkpoint (MMAction2's, or ``tools/
+            convert_weights.py``'s output). Loaded strictly: a checkpoint for other input
+            channels or another number of classes is refused, naming both. Default: None
+            (random weights).
+        device (str | torch.device): where the model runs. Default: ``'cpu'``.
+        label_map (str, optional): a packaged label map's name (``'kinetics400'``,
+            ``'sports1m'``) or a file of class names, one per line. Default: the config's
+            top-level ``label_map``; without one, classes are reported as indices.
+        cfg_options (dict, optional): overrides merged into the config.
+
+    MMAction2's ``Recognizer3D`` is run as ``MultiClipRecognizer3D`` (the same network, with
+    per-clip scores) and the head averages softmax scores over clips (the paper's video@1),
+    so the scores reported are probabilities.
+
+    Raises:
+        RecognizerLoadError: the config cannot run on videos, or the checkpoint does not fit it.
+        LabelMapError: the label map is unreadable or its class count is not the model's.
+    """
+    from mmaction.registry import MODELS
+
+    if isinstance(config, Config):
+        name, cfg = config.filename or '<config>', copy.deepcopy(config)
+    else:
+        name = os.fspath(config)
+        cfg = Config.fromfile(name)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    if cfg.model.type == 'TwoStreamRecognizer':
+        raise RecognizerLoadError(
+            f'{name} is a two-stream config: load its RGB and flow streams\' own configs and '
+            f'checkpoints and pass the flow one as flow=... (tools/infer.py --flow-config)')
+    if cfg.model.type == 'Recognizer3D':
+        cfg.model.type = 'MultiClipRecognizer3D'
+    cfg.model.cls_head.average_clips = 'prob'
+    test_pipeline = _test_pipeline(cfg, name)
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        state, meta = _state_dict_of(checkpoint)
+        _check_checkpoint(model, state, meta, checkpoint, name)
+        model.load_state_dict(state, strict=True)
+    labels = _labels(cfg, label_map, int(model.cls_head.num_classes), checkpoint)
+    model.cfg = cfg
+    model.to(device).eval()
+    recognizer = VideoRecognizer(model, cfg, test_pipeline, labels, name)
+    in_channels = getattr(model.backbone, 'in_channels', 3)
+    if (in_channels == 2) != (recognizer.modality == 'Flow'):
+        raise RecognizerLoadError(
+            f'{name}: its network takes {in_channels}-channel input but its test pipeline '
+            f'makes {recognizer.modality} clips')
+    return recognizer
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass
+class StreamScores:
+    """One stream's (or the fusion's) scores of a video.
+
+    Attributes:
+        scores (np.ndarray): (num_classes, ) softmax averaged over the clips.
+        clip_scores (np.ndarray): (num_clips, num_classes) each clip's softmax.
+        topk (list[tuple[int, str, float]]): (class index, label, score), best first.
+    """
+
+    scores: np.ndarray
+    clip_scores: np.ndarray
+    topk: List[Tuple[int, str, float]]
+
+    def to_dict(self) -> dict:
+        return dict(topk=_topk_dicts(self.topk), scores=self.scores.tolist(),
+                    clip_scores=self.clip_scores.tolist())
+
+
+@dataclass
+class Prediction:
+    """What ``predict`` reports for one video.
+
+    Attributes:
+        name (str): the video's path (or the name given to frames in memory).
+        video (VideoInfo | None): frames, fps and size; None if it could not be read.
+        clip_frames (np.ndarray | None): (num_clips, frames) source frame indices of each
+            clip (the frames used; for a flow stream, the L+1 frames of its L flow frames).
+        looped (bool): the video is shorter than a clip, whose frames were looped.
+        result (StreamScores | None): the scores (fused, for two streams).
+        streams (dict[str, StreamScores]): each stream's own scores, for two streams.
+        error (str | None): why the video could not be read (then no scores).
+    """
+
+    name: str
+    video: Optional[VideoInfo] = None
+    clip_frames: Optional[np.ndarray] = None
+    looped: bool = False
+    result: Optional[StreamScores] = None
+    streams: Dict[str, StreamScores] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def topk(self) -> List[Tuple[int, str, float]]:
+        return self.result.topk if self.result is not None else []
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable dict: video facts, top-k, per-clip scores, frames used."""
+        out = dict(video=self.name)
+        if self.error is not None:
+            return dict(out, error=self.error)
+        out.update(_info_dict(self.video), looped=self.looped,
+                   clip_frames=self.clip_frames.tolist(), **self.result.to_dict())
+        if self.streams:
+            out['streams'] = {name: scores.to_dict() for name, scores in self.streams.items()}
+        return out
+
+
+@dataclass
+class Timeline:
+    """What ``timeline`` reports: the scores of every window of a video.
+
+    Attributes:
+        name (str): the video.
+        video (VideoInfo): frames, fps and size.
+        clip_len (int): frames the network saw per window.
+        stride (int): source frames between window starts.
+        frame_interval (int): source frames between a window's frames.
+        frames_per_window (int): source frames read per window (``clip_len``, or
+            ``clip_len + 1`` with a flow stream).
+        starts (np.ndarray): (num_windows, ) first source frame of each window.
+        scores (np.ndarray): (num_windows, num_classes) softmax (fused, for two streams).
+        stream_scores (dict[str, np.ndarray]): each stream's, for two streams.
+        labels (list[str] | None): class names.
+    """
+
+    name: str
+    video: VideoInfo
+    clip_len: int
+    stride: int
+    frame_interval: int
+    frames_per_window: int
+    starts: np.ndarray
+    scores: np.ndarray
+    stream_scores: Dict[str, np.ndarray] = field(default_factory=dict)
+    labels: Optional[List[str]] = None
+
+    @property
+    def span(self) -> int:
+        """Source frames one window covers."""
+        return window_span(self.frames_per_window, self.frame_interval)
+
+    def seconds(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(start, end) of each window in seconds (the frame rate's; 30 fps if unknown)."""
+        fps = self.video.fps or 30.0
+        return self.starts / fps, (self.starts + self.span) / fps
+
+    def topk(self, k: int) -> List[List[Tuple[int, str, float]]]:
+        """Each window's top-k (class index, label, score)."""
+        return [_topk(row, k, self.labels) for row in self.scores]
+
+    def to_dict(self, k: int = 5) -> dict:
+        starts, ends = self.seconds()
+        windows = [dict(start_frame=int(start), end_frame=int(start + self.span - 1),
+                        start_s=round(float(begin), 3), end_s=round(float(end), 3),
+                        topk=_topk_dicts(top))
+                   for start, begin, end, top in zip(self.starts, starts, ends, self.topk(k))]
+        return dict(window=self.clip_len, stride=self.stride,
+                    frame_interval=self.frame_interval, windows=windows)
+
+
+def _topk(scores: np.ndarray, k: int,
+          labels: Optional[List[str]]) -> List[Tuple[int, str, float]]:
+    order = np.argsort(-scores, kind='stable')[:k]
+    return [(int(i), labels[i] if labels is not None else str(int(i)), float(scores[i]))
+            for i in order]
+
+
+def _topk_dicts(topk: Sequence[Tuple[int, str, float]]) -> List[dict]:
+    return [dict(index=index, label=label, score=round(score, 6))
+            for index, label, score in topk]
+
+
+def _info_dict(info: VideoInfo) -> dict:
+    return dict(frames=info.num_frames, fps=round(info.fps, 3), height=info.height,
+                width=info.width)
+
+
+# ------------------------------------------------------------------------------ running
+
+
+class _Streams:
+    """The RGB stream, and optionally a flow stream fused with it, on the same frames."""
+
+    def __init__(self, rgb: VideoRecognizer, flow: Optional[VideoRecognizer],
+                 fusion_alpha: float, clip_len: Optional[int] = None) -> None:
+        if flow is None:
+            self.streams = OrderedDict([(rgb.modality.lower(), rgb)])
+        else:
+            if rgb.modality != 'RGB' or flow.modality != 'Flow':
+                raise RecognizerLoadError(
+                    f'two streams need an RGB recognizer and a flow one; got {rgb.modality} '
+                    f'({rgb.name}) and {flow.modality} ({flow.name})')
+            if rgb.num_classes != flow.num_classes:
+                raise RecognizerLoadError(
+                    f'the streams have {rgb.num_classes} ({rgb.name}) and {flow.num_classes} '
+                    f'({flow.name}) classes')
+            if not 0.0 <= fusion_alpha <= 1.0:
+                raise ValueError(f'fusion_alpha must be in [0, 1], got {fusion_alpha}')
+            self.streams = OrderedDict([('rgb', rgb), ('flow', flow)])
+        self.alpha = fusion_alpha
+        lengths = {name: stream.clip_len for name, stream in self.streams.items()}
+        if clip_len is None and len(set(lengths.values())) > 1:
+            raise RecognizerLoadError(
+                f'the streams see clips of different lengths: {lengths} frames; pass the '
+                f'window length to use for both')
+        self.clip_len = clip_len or next(iter(lengths.values()))
+        self.pipelines = {name: stream.clip_pipeline(self.clip_len)
+                          for name, stream in self.streams.items()}
+        intervals = {pipeline.frame_interval for pipeline in self.pipelines.values()}
+        if len(intervals) > 1:
+            raise RecognizerLoadError(f'the streams take frames at different intervals: '
+                                      f'{intervals}')
+        self.frame_interval = intervals.pop()
+        # One read serves both: the flow stream's L+1 frames, the RGB stream's first L.
+        self.frames_per_clip = max(p.frames_per_clip for p in self.pipelines.values())
+        self.labels = next((s.labels for s in self.streams.values() if s.labels), None)
+
+    def pack(self, name: str, clips: Sequence[np.ndarray]) -> dict:
+        """One sample of ``clips`` for a stream: each clip is prepared on its own (so only
+        its resized crops are kept) and the views are put in the order the config's
+        pipeline makes for all clips at once (crop by crop)."""
+        pipeline = self.pipelines[name]
+        packed = [pipeline([clip[:pipeline.frames_per_clip]]) for clip in clips]
+        views = torch.stack([sample['inputs'] for sample in packed], dim=1)
+        data_sample = packed[0]['data_samples']
+        data_sample.set_metainfo(dict(num_clips=len(clips)))
+        return dict(inputs=views.flatten(0, 1), data_samples=data_sample)
+
+    def run(self, samples: Dict[str, List[dict]]) -> Dict[str, list]:
+        """Each stream's predictions of its samples (one batch per stream)."""
+        outputs = {}
+        with torch.no_grad():
+            for name, stream in self.streams.items():
+                outputs[name] = stream.model.test_step(pseudo_collate(samples[name]))
+        return outputs
+
+    def fuse(self, per_stream: Dict[str, torch.Tensor]) -> torch.Tensor:
+        if len(per_stream) == 1:
+            return next(iter(per_stream.values()))
+        return fuse_scores(per_stream['rgb'], per_stream['flow'], self.alpha)
+
+
+def _open(source: VideoInput, name: Optional[str] = None) -> Video:
+    return source if isinstance(source, Video) else Video(source, name)
+
+
+def _source_name(source: VideoInput, index: int) -> str:
+    if isinstance(source, Video):
+        return source.name
+    return str(source) if isinstance(source, str) else f'<frames {index}>'
+
+
+def _test_clips(recognizer: VideoRecognizer, frames_per_clip: int,
+                num_frames: int) -> np.ndarray:
+    """(num_clips, frames_per_clip) frame indices of the config's test clips: its own
+    ``SampleFrames`` (test mode) decides them, so they are MMAction2's test clips."""
+    from mmaction.registry import TRANSFORMS
+
+    step = next(s for s in recognizer.test_pipeline if _step_type(s) == 'SampleFrames')
+    sampler = TRANSFORMS.build(dict(step, clip_len=frames_per_clip, test_mode=True))
+    results = sampler(dict(total_frames=num_frames, start_index=0))
+    clips = np.asarray(results['frame_inds']).reshape(-1, frames_per_clip)
+    for clip in clips:
+        if not np.array_equal(clip, window_frames(int(clip[0]), num_frames, frames_per_clip,
+                                                  sampler.frame_interval)):
+            raise ValueError(f'{recognizer.name}: SampleFrames {step} picks frames outside the '
+                             f'window rule (r21d_plugin.apis.video); use its default options')
+    return clips
+
+
+def _predict_video(streams: _Streams, video: Video, topk: int) -> Prediction:
+    # The first (RGB) stream's test clips, L+1 frames long with a flow stream, as
+    # two_stream_pipeline samples them.
+    first = next(iter(streams.streams.values()))
+    clip_frames = _test_clips(first, streams.frames_per_clip, video.num_frames)
+    clips = [clip for _, clip in video.windows(streams.frames_per_clip, 1,
+                                               streams.frame_interval,
+                                               starts=clip_frames[:, 0].tolist())]
+    outputs = streams.run({name: [streams.pack(name, clips)] for name in streams.streams})
+    videos = {name: output[0].pred_score.cpu() for name, output in outputs.items()}
+    per_clip = {name: output[0].clip_scores.cpu() for name, output in outputs.items()}
+    result = _scores(streams.fuse(videos), streams.fuse(per_clip), topk, streams.labels)
+    stream_scores = ({name: _scores(videos[name], per_clip[name], topk, streams.labels)
+                      for name in streams.streams} if len(streams.streams) > 1 else {})
+    span = window_span(streams.frames_per_clip, streams.frame_interval)
+    return Prediction(video.name, video.info, clip_frames, video.num_frames < span, result,
+                      stream_scores)
+
+
+def _scores(video: torch.Tensor, clips: torch.Tensor, k: int,
+            labels: Optional[List[str]]) -> StreamScores:
+    video_np = video.float().numpy()
+    return StreamScores(video_np, clips.float().numpy(), _topk(video_np, k, labels))
+
+
+def predict(recognizer: VideoRecognizer,
+            videos: Union[VideoInput, Sequence[VideoInput]],
+            topk: int = 5,
+            flow: Optional[VideoRecognizer] = None,
+            fusion_alpha: float = 0.5,
+            errors: str = 'raise',
+            progress: bool = False) -> Union[Prediction, List[Prediction]]:
+    """Recognize the action in each video with the config's multi-clip test.
+
+    Args:
+        recognizer (VideoRecognizer): from ``load_recognizer``.
+        videos: a video file, frames in memory (``T x H x W x 3`` uint8 RGB), a ``Video``,
+            or a list of them.
+        topk (int): classes reported per video. Default: 5.
+        flow (VideoRecognizer, optional): a flow stream; its flow is computed on the fly
+            from the same frames (each clip reads L+1 frames, the RGB stream sees the first
+            L) and the scores are fused ``alpha * rgb + (1 - alpha) * flow`` per video and
+            per clip. Default: None.
+        fusion_alpha (float): the RGB weight of the fusion. Default: 0.5.
+        errors (str): ``'raise'`` a ``VideoReadError`` for an unreadable video, or
+            ``'keep'`` going: its ``Prediction`` then holds the ``error``. Default: 'raise'.
+        progress (bool): a progress bar over the videos. Default: False.
+
+    Returns:
+        Prediction | list[Prediction]: one per video (a list for a list).
+    """
+    if errors not in ('raise', 'keep'):
+        raise ValueError(f"errors must be 'raise' or 'keep', got {errors!r}")
+    single = not isinstance(videos, (list, tuple))
+    sources = [videos] if single else list(videos)
+    streams = _Streams(recognizer, flow, fusion_alpha)
+    predictions = []
+    for index, source in enumerate(tqdm(sources, unit='video', disable=not progress)):
+        try:
+            predictions.append(_predict_video(streams, _open(source), topk))
+        except VideoReadError as error:
+            if errors == 'raise':
+                raise
+            predictions.append(Prediction(_source_name(source, index), error=error.reason))
+    return predictions[0] if single else predictions
+
+
+def _batches(iterable: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def timeline(recognizer: VideoRecognizer,
+             video: VideoInput,
+             window: Optional[int] = None,
+             stride: Optional[int] = None,
+             flow: Optional[VideoRecognizer] = None,
+             fusion_alpha: float = 0.5,
+             batch_size: int = 8,
+             progress: bool = False) -> Timeline:
+    """Scores of every window of a (long) video, decoded as a stream in bounded memory.
+
+    Windows follow the window rule of ``r21d_plugin.apis.video``: ``window`` network frames
+    taken every ``frame_interval`` source frames (the config's), starting every ``stride``
+    frames while the whole window lies in the video. Each window is one clip, prepared by
+    the config's test pipeline (its crops averaged, as in the test).
+
+    Args:
+        recognizer (VideoRecognizer): from ``load_recognizer``.
+        video: a video file, frames in memory, or a ``Video``.
+        window (int, optional): frames per window as the network sees them. Default: the
+            config's clip length.
+        stride (int, optional): source frames between window starts. Default: a window's
+            span (windows back to back).
+        flow (VideoRecognizer, optional): a flow stream, fused as in ``predict``.
+        fusion_alpha (float): the RGB weight of the fusion. Default: 0.5.
+        batch_size (int): windows per forward pass. Default: 8.
+        progress (bool): a progress bar over the windows. Default: False.
+
+    Raises:
+        VideoReadError: the video cannot be read (naming it and why).
+    """
+    streams = _Streams(recognizer, flow, fusion_alpha, window)
+    video = _open(video)
+    interval, frames = streams.frame_interval, streams.frames_per_clip
+    stride = stride or window_span(frames, interval)
+    starts = window_starts(video.num_frames, frames, stride, interval)
+    per_stream: Dict[str, List[torch.Tensor]] = {name: [] for name in streams.streams}
+    windows = tqdm(video.windows(frames, stride, interval), total=len(starts),
+                   unit='window', disable=not progress, leave=False)
+    for batch in _batches(windows, batch_size):
+        samples = {name: [streams.pack(name, [clip]) for _, clip in batch]
+                   for name in streams.streams}
+        for name, outputs in streams.run(samples).items():
+            per_stream[name].extend(output.pred_score.cpu() for output in outputs)
+    stacked = {name: torch.stack(scores).float() for name, scores in per_stream.items()}
+    return Timeline(video.name, video.info, streams.clip_len, stride, interval, frames,
+                    np.asarray(starts), streams.fuse(stacked).numpy(),
+                    ({name: scores.numpy() for name, scores in stacked.items()}
+                     if len(stacked) > 1 else {}), streams.labels)

@@ -1,0 +1,237 @@
+"""Recognize actions in your own videos with a config and a checkpoint.
+
+    python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
+        [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
+        [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
+
+INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
+relative to ``--data-prefix`` or the file's folder; their labels give an accuracy). Each
+video gets the config's multi-clip test and its top-k ``label: score`` is printed;
+``--timeline`` adds the scores of every window of L frames every S frames. A video that
+cannot be read is named with the reason on stderr, the others still run, and the exit
+status is then 1.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.config import DictAction
+from tqdm import tqdm
+
+from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
+                              load_recognizer, predict, timeline)
+from ..apis.inputs import VideoItem, collect_videos
+from ..apis.video import Video, VideoReadError
+from ..apis.visualization import plot_timeline, write_labelled_video
+from ..label_maps import LabelMapError
+
+#: Classes drawn on ``--out-video`` frames.
+DRAWN_CLASSES = 3
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='infer', description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
+               'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
+               'of that name).')
+    parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py)')
+    parser.add_argument('checkpoint', help='its checkpoint (tools/convert_weights.py output '
+                        'for published weights)')
+    parser.add_argument('inputs', nargs='+', metavar='INPUT',
+                        help='video files, folders of videos, annotation files (.txt)')
+    parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
+                        '(kinetics400, sports1m). Default: the config\'s label_map')
+    parser.add_argument('--topk', type=int, default=5, help='classes shown per video')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
+    parser.add_argument('--json', metavar='OUT.json',
+                        help='write the results, per-clip scores included')
+    parser.add_argument('--timeline', action='store_true',
+                        help='also score every window of a video (long videos)')
+    parser.add_argument('--window', type=int, metavar='L',
+                        help='frames per timeline window. Default: the config\'s clip length')
+    parser.add_argument('--stride', type=int, metavar='S',
+                        help='frames between timeline windows. Default: one window\'s span')
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='timeline windows per forward pass')
+    parser.add_argument('--plot', metavar='OUT.png',
+                        help='draw the timeline\'s top classes over time (needs --timeline)')
+    parser.add_argument('--flow-config', help='a flow stream\'s config: flow is computed on '
+                        'the fly, and RGB, flow and fused results are reported')
+    parser.add_argument('--flow-checkpoint', help='the flow stream\'s checkpoint')
+    parser.add_argument('--fusion-alpha', type=float, default=0.5,
+                        help='weight of the RGB scores in the fusion')
+    parser.add_argument('--out-video', metavar='OUT.mp4',
+                        help='the input with its top labels drawn on it (per window with '
+                        '--timeline)')
+    parser.add_argument('--data-prefix', help='folder the paths of annotation files are '
+                        'relative to. Default: the annotation file\'s folder')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if (args.flow_config is None) != (args.flow_checkpoint is None):
+        parser.error('--flow-config and --flow-checkpoint go together')
+    if args.plot and not args.timeline:
+        parser.error('--plot draws the timeline: add --timeline')
+    if (args.window or args.stride) and not args.timeline:
+        parser.error('--window / --stride are timeline options: add --timeline')
+    return args
+
+
+def _output_path(path: Optional[str], video: str, several: bool,
+                 used: Dict[str, int]) -> Optional[str]:
+    """``path``, or with several videos ``<path stem>_<video stem><ext>`` (and ``_2``,
+    ``_3``... for videos of the same name)."""
+    if path is None or not several:
+        return path
+    stem, ext = osp.splitext(path)
+    name = f'{stem}_{osp.splitext(osp.basename(video))[0]}'
+    used[name] = used.get(name, 0) + 1
+    return f'{name}{ext}' if used[name] == 1 else f'{name}_{used[name]}{ext}'
+
+
+def _scores_line(topk) -> str:
+    return ', '.join(f'{label}: {score:.4f}' for _, label, score in topk)
+
+
+def _report(prediction: Prediction, number: str, alpha: float) -> List[str]:
+    info = prediction.video
+    clips = prediction.clip_frames
+    lines = [f'{number} {prediction.name} ({info.num_frames} frames at {info.fps:.2f} fps; '
+             f'{len(clips)} clips of {clips.shape[1]} frames)']
+    if prediction.looped:
+        lines.append(f'  shorter than a clip: its {info.num_frames} frames are looped, as '
+                     f'MMAction2\'s test does')
+    if prediction.streams:
+        width = len(f'fused (alpha {alpha:g})')
+        for name, scores in prediction.streams.items():
+            lines.append(f'  {name.upper() if name == "rgb" else name:<{width}}  '
+                         f'{_scores_line(scores.topk)}')
+        lines.append(f'  {f"fused (alpha {alpha:g})":<{width}}  {_scores_line(prediction.topk)}')
+    else:
+        lines.extend(f'  {label}: {score:.4f}' for _, label, score in prediction.topk)
+    return lines
+
+
+def _timeline_report(result: Timeline, topk: int) -> List[str]:
+    starts, ends = result.seconds()
+    lines = [f'  timeline: {len(result.starts)} windows of {result.clip_len} frames every '
+             f'{result.stride} frames']
+    lines.extend(f'    {begin:8.2f}-{end:8.2f} s  {_scores_line(top)}'
+                 for begin, end, top in zip(starts, ends, result.topk(topk)))
+    return lines
+
+
+def _drawn_lines(prediction: Prediction, result: Optional[Timeline]):
+    """``frame index -> lines`` for ``--out-video``: the video's top classes, or those of the
+    window whose center is nearest the frame."""
+    if result is None:
+        lines = [f'{label} {score:.2f}' for _, label, score in prediction.topk[:DRAWN_CLASSES]]
+        return lambda index: lines
+    centers = result.starts + result.span / 2.0
+    per_window = [[f'{label} {score:.2f}' for _, label, score in top]
+                  for top in result.topk(DRAWN_CLASSES)]
+    return lambda index: per_window[int(abs(centers - index).argmin())]
+
+
+def _load(args: argparse.Namespace) -> Dict[str, VideoRecognizer]:
+    streams = dict(rgb=load_recognizer(args.config, args.checkpoint, args.device,
+                                       args.label_map, args.cfg_options))
+    if args.flow_config:
+        streams['flow'] = load_recognizer(args.flow_config, args.flow_checkpoint, args.device,
+                                          args.label_map)
+    return streams
+
+
+def _accuracy(items: Sequence[VideoItem], predictions: Dict[str, Prediction],
+              topk: int) -> Optional[dict]:
+    labelled = [(item.label, predictions[item.path]) for item in items
+                if item.label is not None and item.path in predictions]
+    if not labelled:
+        return None
+    top1 = sum(p.topk[0][0] == label for label, p in labelled) / len(labelled)
+    topk_hits = sum(label in [i for i, _, _ in p.topk] for label, p in labelled) / len(labelled)
+    return dict(videos=len(labelled), top1=round(100 * top1, 2),
+                **{f'top{topk}': round(100 * topk_hits, 2)})
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        streams = _load(args)
+    except (RecognizerLoadError, LabelMapError) as error:
+        print(f'infer: {error}', file=sys.stderr)
+        return 1
+    rgb, flow = streams['rgb'], streams.get('flow')
+    if rgb.labels is None:
+        print(f'infer: {args.config} has no label map: classes are shown as indices',
+              file=sys.stderr)
+    items, problems = collect_videos(args.inputs, args.data_prefix)
+    for source, reason in problems:
+        print(f'infer: {source}: {reason}', file=sys.stderr)
+    several = len(items) > 1
+    plots: Dict[str, int] = {}
+    out_videos: Dict[str, int] = {}
+    results, failed, done = [], len(problems), {}
+    bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
+    for number, item in enumerate(bar, 1):
+        bar.set_description(osp.basename(item.path))
+        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
+        if prediction.error is not None:
+            failed += 1
+            tqdm.write(f'infer: {item.path}: {prediction.error}', file=sys.stderr)
+            results.append(prediction.to_dict())
+            continue
+        lines = _report(prediction, f'[{number}/{len(items)}]', args.fusion_alpha)
+        entry = prediction.to_dict()
+        if item.label is not None:
+            entry['label'] = item.label
+        windows = None
+        try:
+            if args.timeline:
+                windows = timeline(rgb, item.path, args.window, args.stride, flow,
+                                   args.fusion_alpha, args.batch_size,
+                                   progress=not args.no_progress)
+                lines.extend(_timeline_report(windows, args.topk))
+                entry['timeline'] = windows.to_dict(args.topk)
+                if args.plot:
+                    plot = plot_timeline(windows, _output_path(args.plot, item.path, several,
+                                                               plots))
+                    lines.append(f'  plot: {plot}')
+            if args.out_video:
+                out_video = _output_path(args.out_video, item.path, several, out_videos)
+                write_labelled_video(Video(item.path), out_video,
+                                     _drawn_lines(prediction, windows))
+                lines.append(f'  labelled video: {out_video}')
+        except VideoReadError as error:
+            failed += 1
+            tqdm.write(f'infer: {item.path}: {error.reason}', file=sys.stderr)
+            entry['error'] = error.reason
+        done[item.path] = prediction
+        results.append(entry)
+        tqdm.write('\n'.join(lines), file=sys.stdout)
+    bar.close()
+    accuracy = _accuracy(items, done, args.topk)
+    if accuracy:
+        print(f'accuracy over {accuracy["videos"]} labelled videos: top-1 {accuracy["top1"]}%, '
+              f'top-{args.topk} {accuracy[f"top{args.topk}"]}%')
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w', encoding='utf-8') as file:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           flow_config=args.flow_config, flow_checkpoint=args.flow_checkpoint,
+                           fusion_alpha=args.fusion_alpha if flow else None,
+                           labels=rgb.labels, videos=results, accuracy=accuracy,
+                           failed=[dict(input=source, error=reason)
+                                   for source, reason in problems]),
+                      file, ensure_ascii=False)
+        print(f'results: {args.json}')
+    if failed:
+        print(f'infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',
+              file=sys.stderr)
+    return 1 if failed else 0

@@ -29,6 +29,11 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
     install_requires=INSTALL_REQUIRES,
+    entry_points={
+        'console_scripts': [
+            'r21d-extract-features = r21d_plugin.cli.extract_features:main',
+        ],
+    },
     extras_require={
         # torchvision (the reference the weight converters are tested against) is not
         # listed: each release pins one torch, so pip would replace the installed torch.

@@ -10,7 +10,10 @@ import io
 import os
 import os.path as osp
 import pickle
+import socket
 import struct
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -34,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIGS = {
     'R(2+1)D': REPO / 'configs/demo/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
     'f-R2D': REPO / 'configs/demo/fr2d-r10-c16_1xb16-8x2x1-10e_motion-rgb.py',
+    'R(2+1)D flow': REPO / 'configs/two_stream/r2plus1d-r10-c16_1xb16-8x2x1-10e_motion-flow.py',
 }
 
 # ----------------------------------------------------------------------------- media
@@ -286,3 +290,32 @@ def shrink_demo_config(network: str, data_root: Path, out_file: Path,
     cfg.randomness = dict(seed=0)
     cfg.dump(str(out_file))
     return out_file
+
+
+def write_tiny_checkpoint(config: Path, out_file: Path, seed: int = 0) -> Path:
+    """A checkpoint of ``config``'s recognizer with random weights and BN statistics (so
+    that features and scores depend on every layer), as training saves it."""
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    randomize(model.backbone, seed)
+    torch.save({'state_dict': model.state_dict()}, str(out_file))
+    return out_file
+
+
+# ------------------------------------------------------------------------ processes
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for a process group's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_tool(*command, timeout: float = 240) -> subprocess.CompletedProcess:
+    """A tool or launch script run from the repository root: this interpreter (``PYTHON``
+    for the launch scripts), one OpenMP thread, a free port for torchrun."""
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    return subprocess.run([str(c) for c in command], cwd=REPO, env=env, timeout=timeout,
+                          capture_output=True, text=True)

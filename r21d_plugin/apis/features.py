@@ -23,11 +23,15 @@ stream sees its first ``clip_len`` frames and the flow stream the ``clip_len`` f
 all of them, as ``two_stream_pipeline`` pairs them. The two features are concatenated along
 the channels: RGB first, then flow (``FeatureExtractor.layout``).
 
+**Batches.** A video's windows go through the networks ``batch_size`` at a time, never
+mixed with another video's: its features are the same, bit for bit, whatever the number of
+loading workers or ranks, on a resumed run, and from ``extract_video_features``.
+
 **Output** (``extract_features``): per video ``OUT/<path relative to SRC without its
 extension>.npy``, float32 ``[num_windows, C]`` (or ``[num_windows, C, T', H', W']`` with
 ``keep_map``), written under a temporary name and renamed when complete; ``OUT/index.csv``
-with one row per finished video (``INDEX_COLUMNS``): window ``k`` starts at frame
-``first_start + k * stride``, at ``start / fps`` seconds; ``OUT/settings.json``, the settings
+with one row per finished video (``INDEX_COLUMNS``): window ``k`` covers the ``span``
+frames from frame ``first_start + k * stride``, starting ``start / fps`` seconds in; ``OUT/settings.json``, the settings
 the features were made with (a rerun with other settings is refused); ``OUT/failed.txt``,
 the videos that failed and why (only when some did).
 """
@@ -54,11 +58,13 @@ from tqdm import tqdm
 from ..data.pipelines import with_clip_len
 from ..data.prep.flow_extraction import PARTIAL_PREFIX, PARTIAL_SUFFIX, VIDEO_EXTENSIONS
 from ..data.prep.flow_extraction import find_videos
+from ..data.prep.isolated_pool import crash_reason
 from ..data.robust import (AnnotationError, exception_summary, format_annotation_errors,
                            parse_video_line, read_annotation)
 from ..models.two_stream import STREAMS
 from .clip_pipeline import ClipPipeline
-from .video import Video, VideoReadError, VideoSource, open_video, window_starts
+from .video import (Video, VideoReadError, VideoSource, open_video, window_span,
+                    window_starts)
 
 #: ``--layer`` names -> backbone stage (``out_indices``; conv2_x is stage 0).
 LAYER_STAGES = {'pool5': 3, 'conv5': 3, 'conv4': 2, 'conv3': 1, 'conv2': 0}
@@ -66,8 +72,10 @@ LAYER_STAGES = {'pool5': 3, 'conv5': 3, 'conv4': 2, 'conv3': 1, 'conv2': 0}
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Columns of ``OUT/index.csv``.
 INDEX_COLUMNS = ('video', 'features', 'frames', 'fps', 'windows', 'first_start',
-                 'last_start', 'stride', 'window_frames', 'layer')
+                 'last_start', 'stride', 'span', 'layer')
 INDEX_FILE, SETTINGS_FILE, FAILED_FILE = 'index.csv', 'settings.json', 'failed.txt'
+#: Settings that follow from the others (recorded for readers, not compared on a rerun).
+DERIVED_SETTINGS = ('feature_shape', 'layout')
 #: Frames of the blank window that checks a setup (and measures its features) at start.
 PROBE_FRAME_SIZE = (128, 171)
 #: Collectives wait for the slowest rank, which may have hours of video more to go.
@@ -98,7 +106,7 @@ def load_model(config: Union[str, 'Config'], checkpoint: Optional[str],
     return model.to(device).eval()
 
 
-def test_pipeline_of(cfg) -> List[dict]:
+def config_test_pipeline(cfg) -> List[dict]:
     """A config's test pipeline (``test_pipeline``, else its test dataset's)."""
     pipeline = cfg.get('test_pipeline') or cfg.get('test_dataloader', {}).get(
         'dataset', {}).get('pipeline')
@@ -208,7 +216,9 @@ class FeatureExtractor:
 
     Attributes:
         preparer (WindowPreparer): the windows and their preprocessing.
-        feature_shape (tuple): the shape of one window's feature.
+        feature_shape (tuple): the shape of one window's feature (with ``keep_map``, for
+            frames of ``PROBE_FRAME_SIZE``: after a pipeline without a fixed-size crop,
+            ``H' x W'`` follow each video's frame size).
         layout (dict): each stream's channels ``[first, last)`` in a feature.
     """
 
@@ -223,13 +233,13 @@ class FeatureExtractor:
             raise ValueError(f'amp must be one of {list(AMP_DTYPES)} or None, got {amp!r}')
         self.layer, self.keep_map, self.amp = layer, keep_map, amp
         self.models = dict(rgb=model)
-        pipelines = dict(rgb=test_pipeline_of(model.cfg))
+        pipelines = dict(rgb=config_test_pipeline(model.cfg))
         if _has_step(pipelines['rgb'], 'FarnebackFlow'):
             raise ValueError(f'{model.cfg.filename} computes flow (FarnebackFlow): give it '
                              'as the flow model, beside an RGB model')
         if flow_model is not None:
             self.models['flow'] = flow_model
-            pipelines['flow'] = test_pipeline_of(flow_model.cfg)
+            pipelines['flow'] = config_test_pipeline(flow_model.cfg)
             if not _has_step(pipelines['flow'], 'FarnebackFlow'):
                 raise ValueError(f'{flow_model.cfg.filename}: a flow config whose test '
                                  'pipeline computes flow on the fly (FarnebackFlow) is needed')
@@ -402,18 +412,19 @@ def list_videos(src: str, video_root: Optional[str] = None) -> List[VideoJob]:
 class _PartialFeatures:
     """One video's ``.npy`` written row by row under a temporary name, renamed when whole."""
 
-    def __init__(self, path: str, num_windows: int, feature_shape: Sequence[int]) -> None:
-        self.path = path
+    def __init__(self, path: str, num_windows: int) -> None:
+        self.path, self.num_windows, self.written = path, num_windows, 0
         folder, name = osp.split(path)
         self.partial = osp.join(folder, PARTIAL_PREFIX + name + PARTIAL_SUFFIX)
-        os.makedirs(folder or '.', exist_ok=True)
-        self.num_windows, self.written = num_windows, 0
-        self.file = open(self.partial, 'wb')
-        np.lib.format.write_array_header_1_0(self.file, dict(
-            descr=np.lib.format.dtype_to_descr(np.dtype('<f4')), fortran_order=False,
-            shape=(num_windows, ) + tuple(feature_shape)))
+        self.file: Optional[io.BufferedWriter] = None
 
     def write(self, rows: np.ndarray) -> None:
+        if self.file is None:  # the shape of a window's feature is the first rows'
+            os.makedirs(osp.dirname(self.path) or '.', exist_ok=True)
+            self.file = open(self.partial, 'wb')
+            np.lib.format.write_array_header_1_0(self.file, dict(
+                descr=np.lib.format.dtype_to_descr(np.dtype('<f4')), fortran_order=False,
+                shape=(self.num_windows, ) + tuple(rows.shape[1:])))
         self.file.write(np.ascontiguousarray(rows, dtype='<f4').tobytes())
         self.written += len(rows)
 
@@ -426,8 +437,8 @@ class _PartialFeatures:
         os.replace(self.partial, self.path)
 
     def abort(self) -> None:
-        self.file.close()
-        if osp.exists(self.partial):
+        if self.file is not None:
+            self.file.close()
             os.remove(self.partial)
 
 
@@ -482,10 +493,6 @@ class _VideoWindows(IterableDataset):
             yield _Windows(job, error=exc.reason)
         except Exception as exc:  # a bad video fails alone; the message names the error
             yield _Windows(job, error=exception_summary(exc))
-
-
-def _shapes(item: _Windows) -> Dict[str, Tuple[int, ...]]:
-    return {name: tuple(inputs.shape[1:]) for name, inputs in item.inputs.items()}
 
 
 def _loading_context() -> multiprocessing.context.BaseContext:
@@ -554,7 +561,8 @@ class _Run:
                     frames=num_frames, fps=f'{fps:.6g}', windows=len(starts),
                     first_start=starts[0], last_start=starts[-1],
                     stride=self.extractor.preparer.stride,
-                    window_frames=self.extractor.preparer.frames_per_window,
+                    span=window_span(self.extractor.preparer.frames_per_window,
+                                     self.extractor.preparer.frame_interval),
                     layer=self.extractor.layer)
 
     def _fail(self, job: int, reason: str) -> None:
@@ -565,25 +573,22 @@ class _Run:
         self.bar.write(f'FAILED {self.jobs[job].path}: {reason}')
         self.bar.update()
 
-    def _write(self, pending: List[_Windows]) -> None:
-        inputs = {name: torch.cat([item.inputs[name] for item in pending])
-                  for name in pending[0].inputs}
+    def _write(self, item: _Windows) -> None:
+        if item.job not in self.files:
+            self.files[item.job] = _PartialFeatures(
+                osp.join(self.out, self.jobs[item.job].features),
+                len(self.extractor.preparer.starts(item.num_frames)))
         tick = time.perf_counter()
-        features = self.extractor(inputs).numpy()
+        features = self.extractor(item.inputs).numpy()
         self.report.timing['model_s'] += time.perf_counter() - tick
-        offset = 0
-        for item in pending:
-            count = len(item.starts)
-            self.files[item.job].write(features[offset:offset + count])
-            offset += count
-            self.report.timing['windows'] += count
-            if item.last:
-                self.files.pop(item.job).finish()
-                self.rows[item.job] = self.row(item.job, item.num_frames, item.fps)
-                self.report.done.append(self.jobs[item.job].name)
-                self.settled.add(item.job)
-                self.bar.update()
-        pending.clear()
+        self.report.timing['windows'] += len(item.starts)
+        self.files[item.job].write(features)
+        if item.last:
+            self.files.pop(item.job).finish()
+            self.rows[item.job] = self.row(item.job, item.num_frames, item.fps)
+            self.report.done.append(self.jobs[item.job].name)
+            self.settled.add(item.job)
+            self.bar.update()
 
     def _loader(self, jobs: List[int], workers: int, current) -> DataLoader:
         dataset = _VideoWindows([(job, self.jobs[job].path, self.jobs[job].name)
@@ -600,40 +605,26 @@ class _Run:
         workers = min(workers, len(jobs))
         context = _loading_context()
         current = context.Array('l', [-1] * workers, lock=False) if workers else None
-        pending: List[_Windows] = []
-        queued = 0  # windows in pending
+        items = iter(self._loader(jobs, workers, current))
         try:
-            for item in self._loader(jobs, workers, current):
+            for item in items:
                 self.report.timing['decode_s'] += item.decode_s
                 self.report.timing['prepare_s'] += item.prepare_s
-                if item.error is not None:
-                    pending[:] = [other for other in pending if other.job != item.job]
-                    queued = sum(len(other.starts) for other in pending)
+                if item.error is None:
+                    self._write(item)
+                else:
                     self._fail(item.job, item.error)
-                    continue
-                if item.job not in self.files:
-                    self.files[item.job] = _PartialFeatures(
-                        osp.join(self.out, self.jobs[item.job].features),
-                        len(self.extractor.preparer.starts(item.num_frames)),
-                        self.extractor.feature_shape)
-                if pending and (queued + len(item.starts) > self.batch_size
-                                or _shapes(item) != _shapes(pending[0])):
-                    self._write(pending)
-                    queued = 0
-                pending.append(item)
-                queued += len(item.starts)
-                if queued >= self.batch_size:
-                    self._write(pending)
-                    queued = 0
-            if pending:
-                self._write(pending)
         except RuntimeError as exc:
             if not str(exc).startswith('DataLoader worker'):
                 raise
-            signal = str(exc).partition('killed by signal: ')[2].strip(' .')
-            raise _WorkerCrash(
-                f'the decoding process crashed ({signal or exc})',
-                [job for job in current if job >= 0]) from None
+            # The loader's worker processes (private to torch, hence looked up with care):
+            # the exit codes tell which died and how.
+            died = {index: process.exitcode for index, process in
+                    enumerate(getattr(items, '_workers', [])) if process.exitcode}
+            suspects = [current[index] for index in (died or range(workers))]
+            reason = (crash_reason(next(iter(died.values()))) if died
+                      else f'the decoding process died ({exc})')
+            raise _WorkerCrash(reason, [job for job in suspects if job >= 0]) from None
         finally:
             for job in list(self.files):  # interrupted videos leave no file behind
                 self.files.pop(job).abort()
@@ -685,7 +676,8 @@ def _check_settings(out: str, settings: dict, write: bool) -> None:
         with open(path) as f:
             previous = json.load(f)
         differ = sorted(key for key in set(settings) | set(previous)
-                        if settings.get(key) != previous.get(key))
+                        if key not in DERIVED_SETTINGS
+                        and settings.get(key) != previous.get(key))
         if differ:
             shown = '; '.join(f'{key}: {previous.get(key)!r} there, {settings.get(key)!r} now'
                               for key in differ)

@@ -778,3 +778,35 @@ def extract_features(extractor: FeatureExtractor, src: str, out: str,
         elif osp.exists(failed_file):
             os.remove(failed_file)
     return report
+
+
+def measure_extraction(config: str, video: str, layer: str = 'pool5',
+                       amp: Optional[str] = None, batch_size: int = 8, workers: int = 0,
+                       clip_len: Optional[int] = None, stride: Optional[int] = None,
+                       device: str = 'cpu') -> Dict[str, float]:
+    """Windows per second of ``extract_features`` on one video, and where the time goes.
+
+    The network of ``config`` keeps its initial weights (the speed does not depend on
+    them). With ``workers=0`` decoding, preprocessing and the network take turns in one
+    process, so the shares add up to the whole; with loading workers, decoding overlaps the
+    network and the rate approaches the network's own, ``model_windows_per_s``.
+
+    Returns:
+        dict: ``windows``, ``windows_per_s`` (wall clock, the worker start-up included),
+        ``model_windows_per_s``, and ``decode_share``, ``prepare_share``, ``model_share`` of
+        the busy time.
+    """
+    import tempfile
+
+    extractor = FeatureExtractor(load_model(config, None, device), layer,
+                                 clip_len=clip_len, stride=stride, amp=amp)
+    with tempfile.TemporaryDirectory() as out:
+        timing = extract_features(extractor, video, out, batch_size=batch_size,
+                                  workers=workers, progress=False).timing
+    busy = timing['decode_s'] + timing['prepare_s'] + timing['model_s']
+    return dict(windows=timing['windows'],
+                windows_per_s=timing['windows'] / timing['wall_s'],
+                model_windows_per_s=timing['windows'] / timing['model_s'],
+                decode_share=timing['decode_s'] / busy,
+                prepare_share=timing['prepare_s'] / busy,
+                model_share=timing['model_s'] / busy)

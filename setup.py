@@ -71,6 +71,7 @@ setup(
         'r21d-build-sports1m-annotations = r21d_plugin.cli.build_sports1m_annotations:main',
         'r21d-export = r21d_plugin.cli.export:main',
         'r21d-infer = r21d_plugin.cli.infer:main',
+        'r21d-extract-features = r21d_plugin.cli.extract_features:main',
     ]},
     install_requires=INSTALL_REQUIRES,
     extras_require={

@@ -13,6 +13,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import socket
 import struct
 import subprocess
 import sys
@@ -402,13 +403,23 @@ def write_random_checkpoint(cfg: Config, path: Path, seed: int = 0) -> Path:
 SCRIPTS = Path(sys.executable).parent
 
 
-def run_tool(*command, cwd: Path, env: Optional[dict] = None,
-             timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run a tool (``tools/x.py`` through this interpreter, or a console script) to its end."""
+def free_port() -> int:
+    """A TCP port free on this machine now (for a process group's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_tool(*command, cwd: Path = REPO, env: Optional[dict] = None,
+             timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a tool to its end: ``tools/x.py`` through this interpreter, a console script or a
+    launch script (``PYTHON`` is this interpreter), one OpenMP thread, a free port for
+    torchrun, from the repository root unless ``cwd`` says otherwise."""
     command = [str(part) for part in command]
     if command[0].endswith('.py'):
         command.insert(0, sys.executable)
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, **(env or {}))
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable,
+           'PORT': str(free_port()), **(env or {})}
     return subprocess.run(command, cwd=cwd, env=env, timeout=timeout, capture_output=True,
                           text=True)
 
@@ -422,3 +433,14 @@ def sports1m_not_prepared(cwd: Path) -> str:
             '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m '
             '(docs/reproduction.md, '
             '"Data preparation").')
+
+
+def write_tiny_checkpoint(config: Path, out_file: Path, seed: int = 0) -> Path:
+    """A checkpoint of ``config``'s recognizer with random weights and BN statistics (so
+    that features and scores depend on every layer), as training saves it."""
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    randomize(model.backbone, seed)
+    torch.save({'state_dict': model.state_dict()}, str(out_file))
+    return out_file

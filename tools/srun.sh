@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# srun of one of our tools on a Slurm cluster, one task per GPU: what slurm_train.sh and
-# slurm_test.sh run.
+# srun of one of our tools on a Slurm cluster, one task per GPU: what slurm_train.sh,
+# slurm_test.sh and slurm_extract_features.sh run.
 #
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #       bash tools/srun.sh PARTITION JOB_NAME TOOL TOOL_ARGUMENTS...
 #
-# TOOL is train.py or test.py, whose arguments include --launcher slurm. GPUS is the total
+# TOOL is train.py, test.py or extract_features.py, whose arguments include --launcher slurm. GPUS is the total
 # number of tasks. GPUS_PER_NODE=0 runs CPU tasks (gloo), without --gres.
 set -euo pipefail
 PARTITION=$1

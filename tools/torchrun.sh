@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # torchrun of one of our tools, one process per GPU (or CPU processes with gloo when the
-# machine has no GPU): what dist_train.sh and dist_test.sh run.
+# machine has no GPU): what dist_train.sh, dist_test.sh and dist_extract_features.sh run.
 #
-#   bash tools/torchrun.sh GPUS TOOL TOOL_ARGUMENTS...   (TOOL: train.py or test.py, whose
-#                                                        arguments include --launcher pytorch)
+#   bash tools/torchrun.sh GPUS TOOL TOOL_ARGUMENTS...   (TOOL: train.py, test.py or
+#                                                        extract_features.py, whose arguments
+#                                                        include --launcher pytorch)
 #
 # Several machines: run it on each with NNODES, NODE_RANK (0..NNODES-1), MASTER_ADDR (the
 # address of node 0) and PORT set the same way everywhere. PYTHON picks the interpreter

@@ -13,6 +13,8 @@ one window gives exactly one window at frame 0 whose frame indices wrap around (
 num_frames``), as MMAction2's ``SampleFrames`` fills short videos at test time (its default
 ``out_of_bound_opt='loop'``).
 """
+import heapq
+import itertools
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -51,24 +53,55 @@ def window_span(clip_len: int, frame_interval: int = 1) -> int:
     return (clip_len - 1) * frame_interval + 1
 
 
-def window_starts(num_frames: int, clip_len: int, stride: int,
-                  frame_interval: int = 1) -> List[int]:
-    """The first source frame of every window (the window rule in the module docstring)."""
+def _start_range(num_frames: int, clip_len: int, stride: int, frame_interval: int) -> range:
     if clip_len < 1 or stride < 1 or frame_interval < 1:
         raise ValueError(f'clip_len, stride and frame_interval must be positive, got '
                          f'{clip_len}, {stride}, {frame_interval}')
     if num_frames < 1:
-        return []
+        return range(0)
     span = window_span(clip_len, frame_interval)
     if num_frames < span:
-        return [0]
-    return list(range(0, num_frames - span + 1, stride))
+        return range(1)
+    return range(0, num_frames - span + 1, stride)
+
+
+def window_starts(num_frames: int, clip_len: int, stride: int,
+                  frame_interval: int = 1) -> List[int]:
+    """The first source frame of every window (the window rule in the module docstring)."""
+    return list(_start_range(num_frames, clip_len, stride, frame_interval))
 
 
 def window_frames(start: int, num_frames: int, clip_len: int,
                   frame_interval: int = 1) -> np.ndarray:
     """The source frame indices of the window starting at ``start`` (wrapping if short)."""
     return (start + np.arange(clip_len) * frame_interval) % num_frames
+
+
+def _frames_in_order(starts: Sequence[int], num_frames: int, clip_len: int,
+                     frame_interval: int) -> Iterator[int]:
+    """Every frame some window takes, once, in increasing order, computed as needed: only
+    the windows that overlap the current frame are looked at, so a long video costs no
+    memory here."""
+    span = window_span(clip_len, frame_interval)
+    if starts and starts[-1] + span > num_frames:  # a window wraps around: few frames
+        yield from sorted({int(i) for start in starts
+                           for i in window_frames(start, num_frames, clip_len,
+                                                  frame_interval)})
+        return
+    upcoming, last = iter(starts), -1
+    following = next(upcoming, None)
+    active: List[Tuple[int, int]] = []  # (next frame, frames left) of each open window
+    while active or following is not None:
+        if following is not None and (not active or following <= active[0][0]):
+            heapq.heappush(active, (following, clip_len))
+            following = next(upcoming, None)
+            continue
+        frame, left = heapq.heappop(active)
+        if left > 1:
+            heapq.heappush(active, (frame + frame_interval, left - 1))
+        if frame > last:
+            yield frame
+            last = frame
 
 
 class _FrameArray:
@@ -163,23 +196,21 @@ class Video:
         """Yield ``(start, clip)`` for each window, ``clip`` being ``clip_len x H x W x 3``.
 
         Frames are decoded once, in order, ``chunk`` at a time; a frame is dropped as soon
-        as no later window needs it, so at most about ``span + chunk`` frames are held.
+        as no later window needs it, so at most about ``span + chunk`` frames are held, and
+        nothing else grows with the video's length.
         ``starts`` overrides the window rule's starts (e.g. MMAction2's test clips).
         """
         num_frames = self.num_frames
-        starts = sorted(window_starts(num_frames, clip_len, stride, frame_interval)
-                        if starts is None else starts)
-        wanted = sorted({int(i) for start in starts
-                         for i in window_frames(start, num_frames, clip_len, frame_interval)})
+        starts = (_start_range(num_frames, clip_len, stride, frame_interval)
+                  if starts is None else sorted(starts))
+        wanted = _frames_in_order(starts, num_frames, clip_len, frame_interval)
         held: Dict[int, np.ndarray] = {}
-        decoded = 0  # how many of ``wanted`` are decoded
         for k, start in enumerate(starts):
             indices = [int(i) for i in window_frames(start, num_frames, clip_len,
                                                      frame_interval)]
             while any(i not in held for i in indices):
-                batch = wanted[decoded:decoded + chunk]
+                batch = list(itertools.islice(wanted, chunk))
                 held.update(zip(batch, self.read(batch)))
-                decoded += len(batch)
             yield start, np.stack([held[i] for i in indices])
             if k + 1 < len(starts):  # no later window needs a frame before its start
                 for index in [i for i in held if i < starts[k + 1]]:

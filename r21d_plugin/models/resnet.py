@@ -141,7 +141,8 @@ class SpatioTemporalResNet(BaseModule):
         zero_init_residual (bool): start each block's last norm at zero scale.
         with_cp (bool): activation checkpointing per block, to fit long clips in memory.
         out_indices (Sequence[int]): stages (0..3) whose outputs are returned; a single
-            stage returns a tensor, as ``Recognizer3D`` expects.
+            stage returns a tensor, as ``Recognizer3D`` expects. Stages after the last one
+            listed are not computed. Default: (3, ).
         memory_format (str): layout of the activations inside the backbone.
             ``'channels_last_3d'`` (default; NDHWC) puts the channels innermost, which the
             1 x d x d and t x 1 x 1 convs of (2+1)D need to run fast (3-4x on CPU);
@@ -213,8 +214,8 @@ class SpatioTemporalResNet(BaseModule):
         if mid_channels_rule not in ('per_conv', 'per_block'):
             raise ValueError(f"mid_channels_rule must be 'per_conv' or 'per_block', got "
                              f'{mid_channels_rule!r}')
-        if not set(out_indices) <= {0, 1, 2, 3}:
-            raise ValueError(f'out_indices must be within 0..3, got {out_indices}')
+        if not out_indices or not set(out_indices) <= {0, 1, 2, 3}:
+            raise ValueError(f'out_indices must name stages within 0..3, got {out_indices}')
         if memory_format not in MEMORY_FORMATS:
             raise ValueError(f'memory_format must be one of {list(MEMORY_FORMATS)}, got '
                              f'{memory_format!r}')
@@ -369,7 +370,8 @@ class SpatioTemporalResNet(BaseModule):
         with self._autocast(x.device.type):
             x = self.conv1(x)
             outs = []
-            for index, name in enumerate(self.res_layers):
+            # Stages after the last one asked for are not run (a conv3 output needs no conv5).
+            for index, name in enumerate(self.res_layers[:max(self.out_indices) + 1]):
                 x = getattr(self, name)(x)
                 if index in self.out_indices:
                     outs.append(x.to(out_dtype).contiguous())

@@ -1,3 +1,7 @@
+import dataclasses
+import itertools
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -65,3 +69,32 @@ def test_clip_pipeline_applies_the_configs_steps_after_decoding():
     packed = pipeline([numbered_frames(4, 32), numbered_frames(4, 32) + 1])
     assert tuple(packed['inputs'].shape) == (2, 3, 4, 12, 12)
     assert packed['inputs'][1, 0, :, 0, 0].tolist() == [1, 2, 3, 4]
+
+
+class _LongReader:
+    """A decoder of a million-frame video whose frames hold their index (mod 256)."""
+
+    fps = 30.0
+
+    def __len__(self):
+        return 10**6
+
+    def read(self, indices):
+        return np.stack([np.full((8, 8, 3), index % 256, np.uint8) for index in indices])
+
+
+@pytest.mark.parametrize('stride, interval', [(8, 1), (3, 2), (20, 2)])
+def test_reading_windows_takes_no_memory_that_grows_with_the_video(stride, interval):
+    video = Video(numbered_frames(1))
+    video._reader = _LongReader()
+    video.info = dataclasses.replace(video.info, num_frames=len(video._reader))
+    tracemalloc.start()
+    try:
+        windows = list(itertools.islice(video.windows(8, stride, interval, chunk=16), 40))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # a list of the million frame indices alone takes 8 MB
+    assert [start for start, _ in windows] == list(range(0, 40 * stride, stride))
+    for start, clip in windows:
+        assert clip[:, 0, 0, 0].tolist() == [(start + i * interval) % 256 for i in range(8)]

@@ -1,17 +1,10 @@
 """CPU-safe distributed launching: gloo, DDP without device ids, clear refusals."""
-import socket
-
 import pytest
 import torch.distributed as dist
+from helpers import free_port
 from mmengine.config import Config
 
 from r21d_plugin.engine.launch import launched, prepare_launch
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_no_launcher_changes_nothing():
@@ -22,7 +15,7 @@ def test_no_launcher_changes_nothing():
 
 def test_pytorch_launcher_on_cpu_joins_gloo_and_asks_ddp_for_no_device(monkeypatch):
     for name, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
-                            MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port())).items():
+                            MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port())).items():
         monkeypatch.setenv(name, value)
     cfg = Config(dict(launcher='pytorch', find_unused_parameters=True))
     with launched(cfg):
@@ -34,7 +27,7 @@ def test_pytorch_launcher_on_cpu_joins_gloo_and_asks_ddp_for_no_device(monkeypat
 
 
 def test_slurm_variables_become_torchrun_ones(monkeypatch):
-    port = str(_free_port())
+    port = str(free_port())
     for name, value in dict(SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
                             SLURM_NODELIST='node1', MASTER_ADDR='127.0.0.1',
                             MASTER_PORT=port).items():

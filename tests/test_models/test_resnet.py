@@ -208,6 +208,16 @@ def test_out_indices_return_several_stages():
     assert c4.shape == (1, 32, 2, 4, 4) and c5.shape == (1, 64, 1, 2, 2)
 
 
+def test_stages_after_the_last_out_index_are_not_run():
+    model = build('R3D', depth=10, base_channels=8, out_indices=(1, )).eval()
+    ran = []
+    for name in model.res_layers:
+        getattr(model, name).register_forward_hook(lambda m, i, o, name=name: ran.append(name))
+    with torch.no_grad():
+        c3 = model(torch.randn(1, 3, 8, 32, 32))
+    assert ran == ['layer1', 'layer2'] and c3.shape == (1, 16, 4, 8, 8)
+
+
 def test_conv2plus1d_equals_its_two_convs():
     conv = Conv2Plus1d(in_channels=4, out_channels=6, spatial_kernel=3, temporal_kernel=3,
                        spatial_stride=2, temporal_stride=2).eval()

@@ -2,34 +2,24 @@
 to end on the tiny motion dataset, on CPU processes (gloo); Slurm through an srun stand-in."""
 import os
 import re
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from helpers import REPO, run_tool
 from mmengine.fileio import load
 
 from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 
-REPO = Path(__file__).resolve().parents[2]
 ITERS_PER_EPOCH = 4  # 16 training videos, batch 4
 
 
 def _run(*command, timeout=240):
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
-               PORT=str(_free_port()))
-    result = subprocess.run([str(c) for c in command], cwd=REPO, env=env, timeout=timeout,
-                            capture_output=True, text=True)
+    result = run_tool(*command, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _train(config, work_dir, *extra):
@@ -126,35 +116,35 @@ def test_dist_train_runs_two_cpu_processes(config, tmp_path):
     assert checkpoint['meta']['iter'] == 2
 
 
-@pytest.mark.parametrize('script, tool_args', [
-    ('slurm_train.sh', ['CONFIG', '--launcher', 'slurm', '--amp']),
-    ('slurm_test.sh', ['CONFIG', 'CKPT', '--launcher', 'slurm', '--amp']),
+@pytest.mark.parametrize('script, args, tool', [
+    ('slurm_train.sh', ['CONFIG'], 'train.py'),
+    ('slurm_test.sh', ['CONFIG', 'CKPT'], 'test.py'),
+    ('slurm_extract_features.sh', ['CONFIG', 'CKPT', 'SRC', 'OUT'], 'extract_features.py'),
 ])
 @pytest.mark.parametrize('gpus_per_node, placement', [
     ('4', ['--gres=gpu:4', '--ntasks=8', '--ntasks-per-node=4']),
     ('0', ['--ntasks=8', '--ntasks-per-node=8']),  # CPU tasks: no --gres
 ])
-def test_slurm_scripts_hand_srun_the_tool_and_placement(tmp_path, script, tool_args,
+def test_slurm_scripts_hand_srun_the_tool_and_placement(tmp_path, script, args, tool,
                                                         gpus_per_node, placement):
     """An ``srun`` stand-in on PATH records the command the scripts build."""
     fake_srun = tmp_path / 'srun'
     fake_srun.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_ARGS_FILE"\n')
     fake_srun.chmod(0o755)
-    args = ['PART', 'JOB', 'CONFIG'] + (['CKPT'] if script == 'slurm_test.sh' else [])
     env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}", GPUS='8',
                GPUS_PER_NODE=gpus_per_node, SRUN_ARGS='--time=10', PYTHON='py',
                SRUN_ARGS_FILE=str(tmp_path / 'args'))
-    subprocess.run(['bash', f'tools/{script}', *args, '--amp'], cwd=REPO, env=env,
-                   check=True, timeout=30)
-    tool = 'train.py' if script == 'slurm_train.sh' else 'test.py'
+    subprocess.run(['bash', f'tools/{script}', 'PART', 'JOB', *args, '--amp'], cwd=REPO,
+                   env=env, check=True, timeout=30)
     assert (tmp_path / 'args').read_text().splitlines() == [
         '-p', 'PART', '--job-name=JOB', *placement, '--cpus-per-task=5',
         '--kill-on-bad-exit=1', '--time=10', 'py', '-u', str(REPO / 'tools' / tool),
-        *tool_args]
+        *args, '--launcher', 'slurm', '--amp']
 
 
 def test_launch_scripts_refuse_missing_arguments():
-    for script in ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh'):
+    for script in ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh',
+                   'dist_extract_features.sh', 'slurm_extract_features.sh'):
         result = subprocess.run(['bash', f'tools/{script}', 'CONFIG'], cwd=REPO,
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and 'usage:' in result.stderr, script

@@ -37,7 +37,8 @@ def _worker(connection, function: Callable) -> None:
         connection.send((index, outcome))
 
 
-def _crash_reason(exitcode: Optional[int]) -> str:
+def crash_reason(exitcode: Optional[int]) -> str:
+    """Why a decoding process ended: 'the decoder crashed (SIGSEGV)', or its exit code."""
     if exitcode is not None and exitcode < 0:
         try:
             return f'the decoder crashed ({signal.Signals(-exitcode).name})'
@@ -92,7 +93,7 @@ def map_isolated(function: Callable, arguments: Sequence, workers: int,
                 except (EOFError, OSError):
                     process.join()
                     connection.close()
-                    yield index, None, _crash_reason(process.exitcode)
+                    yield index, None, crash_reason(process.exitcode)
                     idle.append(start_worker())
                     continue
                 yield index, result, problem

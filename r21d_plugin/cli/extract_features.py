@@ -1,0 +1,123 @@
+"""Extract clip features for every window of every video (``r21d_plugin.apis.features``).
+
+Examples:
+    python tools/extract_features.py CONFIG CHECKPOINT videos/ features/
+    python tools/extract_features.py CONFIG CHECKPOINT train.txt features/ --video-root videos \\
+        --layer conv4 --stride 8 --amp bf16
+    python tools/extract_features.py RGB_CONFIG RGB_CKPT videos/ features/ \\
+        --flow-config FLOW_CONFIG --flow-checkpoint FLOW_CKPT        # RGB and flow, side by side
+    bash tools/dist_extract_features.sh CONFIG CHECKPOINT videos/ features/ 8   # 8 GPUs
+
+Exit status: 0 when every video is done (or was already), 1 when some failed (named, with
+the reason, in the output and in OUT/failed.txt), 2 when nothing could start (bad arguments,
+config, checkpoint or list, or OUT holding features made with other settings).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+import torch
+import torch.distributed as dist
+
+from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
+                                       LAYER_STAGES, FeatureExtractor, extract_features,
+                                       load_model)
+from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
+                                       shutdown_distributed)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Clip features for every window of every video: OUT/<video>.npy '
+        '(float32, one row per window) and OUT/index.csv',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('config', help='the (RGB) recognizer config; its test pipeline '
+                        'preprocesses the windows')
+    parser.add_argument('checkpoint', help='its checkpoint (loaded strictly)')
+    parser.add_argument('src', help='a video file, a folder of videos (searched '
+                        'recursively), or a VideoDataset annotation file')
+    parser.add_argument('out', help='the output folder')
+    parser.add_argument('--clip-len', type=int, help='frames per window (default: the '
+                        "config's clip length)")
+    parser.add_argument('--stride', type=int, help='frames between window starts '
+                        "(default: clip length x the config's frame interval)")
+    parser.add_argument('--layer', choices=list(LAYER_STAGES), default='pool5',
+                        help='pool5: the pooled conv5 output; convN: that stage, pooled '
+                        'over time and space')
+    parser.add_argument('--keep-map', action='store_true',
+                        help="store a conv layer's C x T' x H' x W' map instead of pooling it")
+    parser.add_argument('--batch-size', type=int, default=8, help='windows per forward pass')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='decoding processes (per rank); 0 decodes in the main process')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', choices=list(AMP_DTYPES),
+                        help='run the networks under autocast in this dtype (features are '
+                        'stored as float32)')
+    parser.add_argument('--flow-config', help='a flow config that computes flow on the fly: '
+                        'its features of the same windows follow the RGB ones')
+    parser.add_argument('--flow-checkpoint', help="the flow config's checkpoint")
+    parser.add_argument('--video-root', help="the folder an annotation file's paths are "
+                        "relative to (default: the annotation file's folder)")
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='set by the dist_/slurm_ launch scripts')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if bool(args.flow_config) != bool(args.flow_checkpoint):
+        parser.error('--flow-config and --flow-checkpoint go together')
+    for name in ('clip_len', 'stride', 'batch_size'):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be positive')
+    if args.workers < 0:
+        parser.error('--workers must be 0 or more')
+    return args
+
+
+def _device(name: str) -> torch.device:
+    if name == 'cpu':
+        return torch.device('cpu')
+    if not torch.cuda.is_available():
+        raise ValueError('--device cuda: no CUDA device is visible')
+    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+    torch.cuda.set_device(device)
+    return device
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.launcher != 'none':
+        # gloo carries the few small messages between ranks, with GPUs as well.
+        init_cpu_process_group(args.launcher, timeout_s=DISTRIBUTED_TIMEOUT_S)
+    try:
+        try:
+            device = _device(args.device)
+            try:
+                model = load_model(args.config, args.checkpoint, device)
+                flow_model = (load_model(args.flow_config, args.flow_checkpoint, device)
+                              if args.flow_config else None)
+                extractor = FeatureExtractor(model, args.layer, args.keep_map, args.clip_len,
+                                             args.stride, args.amp, flow_model)
+            except RuntimeError as exc:  # weights or inputs that do not fit the network
+                raise ValueError(str(exc)) from None
+            names = dict(config=osp.basename(args.config),
+                         checkpoint=osp.basename(args.checkpoint),
+                         flow_config=args.flow_config and osp.basename(args.flow_config),
+                         flow_checkpoint=args.flow_checkpoint
+                         and osp.basename(args.flow_checkpoint))
+            report = extract_features(extractor, args.src, args.out, args.video_root,
+                                      args.batch_size, args.workers,
+                                      progress=not args.no_progress, names=names)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            shutdown_distributed(wait_for_peers=False)
+            return 2
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            if report.failed:
+                print(f'{len(report.failed)} video(s) failed, listed in '
+                      f'{osp.join(args.out, FAILED_FILE)}', file=sys.stderr)
+            print(f'extract_features: {report.summary()}')
+        return 1 if report.failed else 0
+    finally:
+        shutdown_distributed()

@@ -722,7 +722,7 @@ def format_throughput(rows: List[dict]) -> str:
     base = {row['batch_size']: row['clips_per_s'] for row in rows
             if row['runtime'] == 'pytorch float32'}
     lines = [f'{"runtime":<24}{"batch":>6}{"clips/s":>10}{"s/call":>9}{"vs fp32":>9}']
-    lines += [f'{row["runtime"]:<24}{row["batch_size"]:>6}{row["clips_per_s"]:>10.2f}'
-              f'{row["step_s"]:>9.3f}{row["clips_per_s"] / base[row["batch_size"]]:>8.2f}x'
+    lines += [f'{row["runtime"]:<24}{row["batch_size"]:>6}{row["clips_per_s"]:>10.3g}'
+              f'{row["step_s"]:>9.3g}{row["clips_per_s"] / base[row["batch_size"]]:>8.2f}x'
               for row in rows]
     return '\n'.join(lines)

@@ -692,7 +692,7 @@ def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
         list[dict]: per batch size and runtime, ``runtime``, ``batch_size``,
         ``clips_per_s`` and ``step_s`` (median seconds per call).
     """
-    from ..engine.benchmark import interleaved_timings
+    from ..benchmark.timing import interleaved_timings
     fixed = result.spec.batch_size
     if fixed is not None and set(batch_sizes) != {fixed}:
         raise ExportError(f'{result.path} takes batches of {fixed} clips only, not '

@@ -43,7 +43,7 @@ import os
 import os.path as osp
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePath
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -52,6 +52,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from mmengine.config import Config
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tqdm import tqdm
 
@@ -61,7 +62,6 @@ from ..data.prep.flow_extraction import find_videos
 from ..data.prep.isolated_pool import crash_reason
 from ..data.robust import (AnnotationError, exception_summary, format_annotation_errors,
                            parse_video_line, read_annotation)
-from ..models.two_stream import STREAMS
 from .clip_pipeline import ClipPipeline
 from .video import (Video, VideoReadError, VideoSource, open_video, window_span,
                     window_starts)
@@ -82,7 +82,7 @@ PROBE_FRAME_SIZE = (128, 171)
 DISTRIBUTED_TIMEOUT_S = 7 * 24 * 3600
 
 
-def load_model(config: Union[str, 'Config'], checkpoint: Optional[str],
+def load_model(config: Union[str, Config], checkpoint: Optional[str],
                device: Union[str, torch.device] = 'cpu') -> nn.Module:
     """The recognizer of ``config`` with ``checkpoint``'s weights, in eval mode on ``device``.
 
@@ -91,7 +91,6 @@ def load_model(config: Union[str, 'Config'], checkpoint: Optional[str],
     the initial weights (for speed measurements). ``model.cfg`` is the config.
     """
     from mmaction.registry import MODELS
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
@@ -742,7 +741,8 @@ def extract_features(extractor: FeatureExtractor, src: str, out: str,
             continue
         run.report.skipped.append(jobs[job].name)
         row = previous.get(jobs[job].name)
-        if row is None or row['features'] != jobs[job].features:
+        if (row is None or set(row) != set(INDEX_COLUMNS)
+                or row['features'] != jobs[job].features):
             try:  # finished before an index was written: its length and rate, not decoded
                 info = open_video(jobs[job].path).info
                 row = run.row(job, info.num_frames, info.fps)

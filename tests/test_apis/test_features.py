@@ -11,7 +11,6 @@ import pytest
 import torch
 from crashing_step import CrashOnWhiteFrames
 from helpers import SIZE, make_broken, write_annotation, write_tiny_checkpoint, write_video
-from mmaction.registry import MODELS
 
 from r21d_plugin.apis import ClipPipeline
 from r21d_plugin.apis.features import (FeatureExtractor, extract_features,

@@ -34,7 +34,8 @@ def speed(args: argparse.Namespace) -> None:
     print('| network | dtype | windows | windows/s | network alone, windows/s | decode | '
           'preprocess | network |')
     print('|---|---|---|---|---|---|---|---|')
-    for name, config in NETWORKS.items():
+    for name in args.networks:
+        config = NETWORKS[name]
         for amp in args.amp:
             row = measure_extraction(osp.join(REPO, config), args.video,
                                      amp=None if amp == 'none' else amp,
@@ -113,6 +114,8 @@ def main() -> None:
     parser_speed.add_argument('--video', required=True)
     parser_speed.add_argument('--amp', nargs='+', default=['none', 'bf16'],
                               choices=['none', 'bf16', 'fp16'])
+    parser_speed.add_argument('--networks', nargs='+', default=list(NETWORKS),
+                              choices=list(NETWORKS))
     parser_speed.add_argument('--batch-size', type=int, default=8)
     parser_speed.add_argument('--workers', type=int, default=0)
     parser_memory = commands.add_parser('memory', help='peak memory per video')

@@ -189,7 +189,7 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, seed_hook, num_workers
 def test_a_full_disk_keeps_the_previous_checkpoint_and_says_so(tmp_path, monkeypatch):
     """ENOSPC halfway through writing epoch_2.pth (max_keep_ckpts=1, so epoch_1.pth would be
     the one pruned): the run stops with an error naming both files, epoch_1.pth still loads."""
-    from r21d_plugin.compat import load_checkpoint_file
+    from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 
     write_all = ckpt._write_all
 

@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 import r21d_plugin  # noqa: F401
-from r21d_plugin.compat import load_checkpoint_file
+from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 from r21d_plugin.engine.non_finite import SKIPPED_KEY, NonFiniteLossError, NonFiniteLossHook
 from test_checkpoint import JitteredPoints, final_weights, make_runner
 

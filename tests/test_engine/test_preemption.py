@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import METRICS
 
 import r21d_plugin  # noqa: F401
-from r21d_plugin.compat import load_checkpoint_file
+from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
 from r21d_plugin.engine.preemption import PREEMPTED_EXIT_STATUS, PreemptionHook
 from test_checkpoint import JitteredPoints, final_weights, make_runner
 

@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 
 from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
+from r21d_plugin.cli.errors import cli_main, tool_parser
 
 
 def _batch_size(text: str) -> Optional[int]:
@@ -30,7 +31,7 @@ def _batch_size(text: str) -> Optional[int]:
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = tool_parser(
         prog='r21d-export', description=__doc__.split('\n\n')[0],
         epilog='Exit status: 0 done, 1 verification failed, 2 cannot export.')
     parser.add_argument('config', help='the recognizer\'s config file')
@@ -81,6 +82,7 @@ def _print_verification(result) -> None:
               f'|score| ({row["scale"]:.3g})')
 
 
+@cli_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:

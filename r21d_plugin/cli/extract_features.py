@@ -21,6 +21,7 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
+from r21d_plugin.cli.errors import cli_main, tool_parser
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
                                        LAYER_STAGES, FeatureExtractor, extract_features,
                                        load_model)
@@ -29,7 +30,7 @@ from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = tool_parser(
         description='Clip features for every window of every video: OUT/<video>.npy '
         '(float32, one row per window) and OUT/index.csv',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -85,6 +86,7 @@ def _device(name: str) -> torch.device:
     return device
 
 
+@cli_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.launcher != 'none':

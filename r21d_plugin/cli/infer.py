@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
+from .errors import cli_main, tool_parser
 from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
                               load_recognizer, predict, timeline)
 from ..apis.inputs import VideoItem, collect_videos
@@ -33,7 +34,7 @@ DRAWN_CLASSES = 3
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = tool_parser(
         prog='infer', description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
@@ -160,6 +161,7 @@ def _accuracy(items: Sequence[VideoItem], predictions: Dict[str, Prediction],
                 **{f'top{topk}': round(100 * topk_hits, 2)})
 
 
+@cli_main
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:

@@ -27,7 +27,10 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # or unreadable file stops the launch with the tool's short message and status 2, instead
 # of torchrun's traceback about failed processes. (The processes that follow show the
 # same warnings, so this check's are not shown.)
-PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/tools/$TOOL" "${@:3}" --dry-run >/dev/null
+# (train and test have it; other tools check their inputs in every process themselves.)
+case "$TOOL" in
+  train.py|test.py) PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/tools/$TOOL" "${@:3}" --dry-run >/dev/null ;;
+esac
 exec "$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --master_port="$PORT" --nproc_per_node="$GPUS" \
     "$ROOT/tools/$TOOL" "${@:3}"

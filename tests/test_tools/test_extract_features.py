@@ -91,5 +91,9 @@ def test_two_processes_write_what_one_process_writes(model_files, videos, tmp_pa
     files = sorted(path.relative_to(one) for path in one.rglob('*') if path.is_file())
     assert files == sorted(path.relative_to(two) for path in two.rglob('*') if path.is_file())
     assert len(files) == 7  # 5 videos, index.csv, settings.json
-    for name in files:
-        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    for name in files:  # features to float32 rounding (a process's thread count may differ)
+        if name.suffix == '.npy':
+            np.testing.assert_allclose(np.load(two / name), np.load(one / name), rtol=1e-5,
+                                       atol=1e-6, err_msg=str(name))
+        else:
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name

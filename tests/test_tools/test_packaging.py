@@ -10,6 +10,8 @@ from pathlib import Path
 
 from helpers import run_tool, sports1m_not_prepared
 
+from r21d_plugin.label_maps import LABEL_MAPS
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -46,8 +48,7 @@ def test_the_wheel_ships_configs_label_maps_and_a_console_script_per_tool(tmp_pa
                if path.is_file() and '__pycache__' not in path.parts]
     assert 'configs/r2plus1d34_sports1m.py' in configs
     assert {f'r21d_plugin/.mim/{path}' for path in configs} <= names
-    label_maps = {name for name in names if name.startswith('r21d_plugin/label_maps/')}
-    assert label_maps and all(name.endswith('.txt') for name in label_maps)
+    assert {f'r21d_plugin/label_maps/{name}.txt' for name in LABEL_MAPS} <= names
 
     scripts = console_scripts(wheel)
     wrappers = [re.search(r'from r21d_plugin\.cli\.(\w+) import main', path.read_text())

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import cv2
 import numpy as np
@@ -296,16 +296,19 @@ def config_model(config: str, options: Optional[dict] = None) -> nn.Module:
     return MODELS.build(cfg.model).eval()
 
 
-def random_checkpoint(config: Path, out_file: Path, seed: int = 0) -> Path:
-    """A checkpoint of ``config``'s recognizer with random weights and BN statistics
-    (``randomize``) and an fc whose softmax is far from uniform; returns ``out_file``."""
-    model = MODELS.build(Config.fromfile(str(config)).model)
+def random_checkpoint(config: Union[Path, str, Config], out_file: Path, seed: int = 0) -> Path:
+    """A checkpoint of ``config``'s recognizer (a config file or a Config) as training saves
+    it, with random weights and BN statistics (``randomize``: features and scores depend on
+    every layer) and an fc whose softmax is far from uniform; returns ``out_file``."""
+    cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
     randomize(model.backbone, seed)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for param in model.cls_head.parameters():
             param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(config=str(config))), out_file)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(config=str(cfg.filename))),
+               str(out_file))
     return out_file
 
 
@@ -387,15 +390,6 @@ def tiny_recognizer_config(network: str = 'R(2+1)D', in_channels: int = 3, clip_
     return Config(dict(model=model.to_dict()))
 
 
-def write_random_checkpoint(cfg: Config, path: Path, seed: int = 0) -> Path:
-    """A checkpoint of ``cfg``'s recognizer with random weights and BN statistics
-    (``randomize``), as training writes it (``{'state_dict': ...}``)."""
-    recognizer = MODELS.build(cfg.model)
-    randomize(nn.Sequential(recognizer.backbone, recognizer.cls_head), seed)
-    torch.save({'state_dict': recognizer.state_dict()}, str(path))
-    return path
-
-
 # ----------------------------------------------------------------------------- tools
 
 
@@ -433,14 +427,3 @@ def sports1m_not_prepared(cwd: Path) -> str:
             '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m '
             '(docs/reproduction.md, '
             '"Data preparation").')
-
-
-def write_tiny_checkpoint(config: Path, out_file: Path, seed: int = 0) -> Path:
-    """A checkpoint of ``config``'s recognizer with random weights and BN statistics (so
-    that features and scores depend on every layer), as training saves it."""
-    cfg = Config.fromfile(str(config))
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    randomize(model.backbone, seed)
-    torch.save({'state_dict': model.state_dict()}, str(out_file))
-    return out_file

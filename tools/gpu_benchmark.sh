@@ -2,8 +2,10 @@
 # GPU throughput of our R(2+1)D-18 against MMAction2's ResNet2Plus1d (and torchvision's
 # r2plus1d_18): training step and 10-clip test, float32 / fp16 / bf16 autocast, contiguous
 # and channels_last_3d, cudnn.benchmark on; then the data pipeline at the config's worker
-# count. At most about 5 minutes: each step has its own time limit (a step cut short
-# loses only itself; the others and the log are kept).
+# count; then the use side (the inference tool's videos/s, timeline and feature-extraction
+# windows/s of the published R(2+1)D-18 and -34 configs). At most about 6 minutes: each
+# step has its own time limit (a step cut short loses only itself; the others and the log
+# are kept).
 #
 # Usage, from the repository root on the GPU machine:
 #     OUT=/path/to/results bash tools/gpu_benchmark.sh
@@ -57,14 +59,17 @@ if [ "$QUICK" = 1 ]; then
           --warmup 1 --iters 1 --test-clips 2 --test-videos 1)
     DATA=(--clip-len 4 --batch-size 2 --pipeline-videos 2 --video-size 64 --video-frames 40
           --pipeline-batches 1 --workers 1)
-    LIMITS=(120 120 60 120)
+    USE=(--use-config configs/demo/r2plus1d_r10-c16_1xb16-8x2x1-10e_motion-rgb.py
+         --use-seconds 1 --warmup 1 --iters 1)
+    LIMITS=(120 120 60 120 120)
 else
     # 32 clips per GPU (the paper's batch); 8 videos x 10 clips per test batch.
     SIZE=(--clip-len 16 --batch-size 32 --warmup 2 --iters 6 --test-clips 10
           --test-videos 8)
     DATA=(--clip-len 16 --batch-size 32 --pipeline-videos 16 --video-size 256
           --video-frames 240 --pipeline-batches 6)
-    LIMITS=(125 70 40 45)
+    USE=(--use-seconds 10 --warmup 2 --iters 3)
+    LIMITS=(125 70 40 45 90)
 fi
 
 FAILED=0
@@ -85,15 +90,19 @@ step() {  # step NAME LIMIT ARGS...: one benchmark run, its table in NAME.md
 # 1. Ours against MMAction2's R(2+1)D, training and 10-clip test: float32 and fp16
 #    autocast, contiguous and channels_last_3d (ours: default switches and plain path) ...
 step r2plus1d18_vs_mmaction2_fp16 "${LIMITS[0]}" --network 'R(2+1)D' "${SIZE[@]}" \
-    --amp fp16 --channels-last --peers mmaction2 --no-pipeline
+    --amp fp16 --channels-last --peers mmaction2 --no-pipeline --no-use-side
 # 2. ... and in bf16 autocast.
 step r2plus1d18_vs_mmaction2_bf16 "${LIMITS[1]}" --network 'R(2+1)D' "${SIZE[@]}" \
-    --amp bf16 --channels-last --peers mmaction2 --no-plain --no-pipeline
+    --amp bf16 --channels-last --peers mmaction2 --no-plain --no-pipeline --no-use-side
 # 3. The data pipeline (decode + augment) at the config's default worker count.
-step data_pipeline "${LIMITS[2]}" --no-models "${DATA[@]}"
+step data_pipeline "${LIMITS[2]}" --no-models --no-use-side "${DATA[@]}"
 # 4. Ours against torchvision's r2plus1d_18 (and ours with its exact architecture).
 step r2plus1d18_vs_torchvision "${LIMITS[3]}" --network 'R(2+1)D' "${SIZE[@]}" \
-    --amp fp16 --peers torchvision --no-plain --test-clips 0 --no-pipeline
+    --amp fp16 --peers torchvision --no-plain --test-clips 0 --no-pipeline --no-use-side
+
+# 5. The use side: tools/infer.py's videos/s (10 clips in one batch), timeline and feature
+#    extraction windows/s, float32 and fp16 / bf16 autocast (ONNX Runtime: CPU only).
+step use_side "${LIMITS[4]}" --no-models --no-pipeline --amp fp16 bf16 "${USE[@]}"
 
 log "finished; failures: $FAILED"
 cat "$OUT"/*.md

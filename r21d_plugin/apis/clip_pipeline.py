@@ -7,7 +7,7 @@ crops, flow, format, pack) and reads the clip length and frame interval from its
 ``SampleFrames`` step: the clips then get exactly the preprocessing the network was tested
 with.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import Compose
@@ -21,6 +21,15 @@ LOADING_STEPS = frozenset({
 
 def _step_type(step: dict) -> str:
     return step['type'] if isinstance(step['type'], str) else step['type'].__name__
+
+
+def config_test_pipeline(cfg) -> Optional[List[dict]]:
+    """A config's test pipeline (``test_pipeline``, else its test dataset's) as a list of
+    step dicts, or None when it has neither."""
+    pipeline = cfg.get('test_pipeline')
+    if pipeline is None:
+        pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline')
+    return [dict(step) for step in pipeline] if pipeline else None
 
 
 class ClipPipeline:

@@ -42,7 +42,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from ..models import CollapsingConv3d, SpatioTemporalResNet, fast_paths
-from .clip_pipeline import LOADING_STEPS, _step_type
+from .clip_pipeline import LOADING_STEPS, _step_type, config_test_pipeline
 
 FORMATS = ('onnx', 'torchscript')
 #: Opsets the TorchScript-based exporter writes for these networks (tested at both ends).
@@ -292,14 +292,6 @@ def recognizer_for_export(cfg: Config, checkpoint: Optional[str] = None,
 
 
 # --------------------------------------------------------------------------- the input
-
-
-def config_test_pipeline(cfg: Config) -> Optional[List[dict]]:
-    """The config's test pipeline (``test_pipeline``, else its test dataset's), if any."""
-    pipeline = cfg.get('test_pipeline')
-    if pipeline is None:
-        pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline')
-    return [dict(step) for step in pipeline] if pipeline else None
 
 
 def _sampler(pipeline: Optional[List[dict]]) -> dict:
@@ -673,7 +665,7 @@ def _bf16_scores(recognizer: nn.Module, clips: torch.Tensor) -> torch.Tensor:
 
 
 def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
-                       warmup: int = 2, iters: int = 5) -> List[dict]:
+                       warmup: int = 2, iters: int = 5, bf16: bool = True) -> List[dict]:
     """Inference clips/s of PyTorch eager (float32 and bf16 autocast) and of an exported
     file's runtime, on the same clips, in one run.
 
@@ -687,6 +679,7 @@ def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
         batch_sizes (Sequence[int]): clips per call (a fixed-batch file: its batch only).
         warmup (int): untimed calls of each runtime first. Default: 2.
         iters (int): timed calls of each runtime. Default: 5.
+        bf16 (bool): include PyTorch under bf16 autocast. Default: True.
 
     Returns:
         list[dict]: per batch size and runtime, ``runtime``, ``batch_size``,
@@ -702,11 +695,10 @@ def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
     rows = []
     for batch_size in batch_sizes:
         clips = random_clips(result.spec, batch_size)
-        steps = {
-            'pytorch float32': lambda: pytorch_scores(result.recognizer, clips),
-            'pytorch bf16 autocast': lambda: _bf16_scores(result.recognizer, clips),
-            file_runtime: lambda: run_file(clips),
-        }
+        steps = {'pytorch float32': lambda: pytorch_scores(result.recognizer, clips)}
+        if bf16:
+            steps['pytorch bf16 autocast'] = lambda: _bf16_scores(result.recognizer, clips)
+        steps[file_runtime] = lambda: run_file(clips)
         timings = interleaved_timings(list(steps.values()), [False] * len(steps),
                                       torch.device('cpu'), warmup, iters)
         for runtime, timing in zip(steps, timings):

@@ -62,9 +62,9 @@ from ..data.prep.flow_extraction import find_videos
 from ..data.prep.isolated_pool import crash_reason
 from ..data.robust import (AnnotationError, exception_summary, format_annotation_errors,
                            parse_video_line, read_annotation)
-from .clip_pipeline import ClipPipeline
-from .video import (Video, VideoReadError, VideoSource, open_video, window_span,
-                    window_starts)
+from .clip_pipeline import ClipPipeline, config_test_pipeline
+from .video import (Video, VideoReadError, VideoSource, default_stride, open_video,
+                    window_span, window_starts)
 
 #: ``--layer`` names -> backbone stage (``out_indices``; conv2_x is stage 0).
 LAYER_STAGES = {'pool5': 3, 'conv5': 3, 'conv4': 2, 'conv3': 1, 'conv2': 0}
@@ -105,14 +105,12 @@ def load_model(config: Union[str, Config], checkpoint: Optional[str],
     return model.to(device).eval()
 
 
-def config_test_pipeline(cfg) -> List[dict]:
-    """A config's test pipeline (``test_pipeline``, else its test dataset's)."""
-    pipeline = cfg.get('test_pipeline') or cfg.get('test_dataloader', {}).get(
-        'dataset', {}).get('pipeline')
-    if not pipeline:
+def _required_test_pipeline(cfg) -> List[dict]:
+    pipeline = config_test_pipeline(cfg)
+    if pipeline is None:
         raise ValueError(f'{cfg.filename}: the config has no test_pipeline, so the '
                          'preprocessing its network expects is unknown')
-    return [dict(step) for step in pipeline]
+    return pipeline
 
 
 def _has_step(pipeline: Sequence[dict], name: str) -> bool:
@@ -152,7 +150,7 @@ class WindowPreparer:
                     f'{self.frame_interval} apart; two streams need L+1 and L frames of the '
                     'same spacing')
             self.frames_per_window = self.clip_len + 1
-        self.stride = stride or self.clip_len * self.frame_interval
+        self.stride = stride or default_stride(self.clip_len, self.frame_interval)
         if self.stride < 1:
             raise ValueError(f'stride must be positive, got {self.stride}')
 
@@ -232,13 +230,13 @@ class FeatureExtractor:
             raise ValueError(f'amp must be one of {list(AMP_DTYPES)} or None, got {amp!r}')
         self.layer, self.keep_map, self.amp = layer, keep_map, amp
         self.models = dict(rgb=model)
-        pipelines = dict(rgb=config_test_pipeline(model.cfg))
+        pipelines = dict(rgb=_required_test_pipeline(model.cfg))
         if _has_step(pipelines['rgb'], 'FarnebackFlow'):
             raise ValueError(f'{model.cfg.filename} computes flow (FarnebackFlow): give it '
                              'as the flow model, beside an RGB model')
         if flow_model is not None:
             self.models['flow'] = flow_model
-            pipelines['flow'] = config_test_pipeline(flow_model.cfg)
+            pipelines['flow'] = _required_test_pipeline(flow_model.cfg)
             if not _has_step(pipelines['flow'], 'FarnebackFlow'):
                 raise ValueError(f'{flow_model.cfg.filename}: a flow config whose test '
                                  'pipeline computes flow on the fly (FarnebackFlow) is needed')

@@ -29,9 +29,9 @@ from tqdm import tqdm
 from ..data.pipelines import with_clip_len
 from ..label_maps import LabelMapError, load_label_map
 from ..models.two_stream import fuse_scores
-from .clip_pipeline import ClipPipeline, _step_type
-from .video import (Video, VideoInfo, VideoReadError, VideoSource, window_frames, window_span,
-                    window_starts)
+from .clip_pipeline import ClipPipeline, _step_type, config_test_pipeline
+from .video import (Video, VideoInfo, VideoReadError, VideoSource, default_stride,
+                    window_frames, window_span, window_starts)
 
 #: What ``predict`` and ``timeline`` take as one video.
 VideoInput = Union[VideoSource, Video]
@@ -87,13 +87,10 @@ class VideoRecognizer:
 
 
 def _test_pipeline(cfg: Config, name: str) -> List[dict]:
-    pipeline = cfg.get('test_pipeline')
-    if pipeline is None and cfg.get('test_dataloader'):
-        pipeline = cfg.test_dataloader.dataset.pipeline
-    if pipeline is None:
+    steps = config_test_pipeline(cfg)
+    if steps is None:
         raise RecognizerLoadError(f'{name}: the config has no test_pipeline (nor a '
                                   f'test_dataloader) to prepare clips with')
-    steps = [dict(step) for step in pipeline]
     types = {_step_type(step) for step in steps}
     if types & {'RawFrameDecode', 'DequantizeFlow', 'LoadAlignedFlow'}:
         raise RecognizerLoadError(
@@ -551,8 +548,8 @@ def timeline(recognizer: VideoRecognizer,
         video: a video file, frames in memory, or a ``Video``.
         window (int, optional): frames per window as the network sees them. Default: the
             config's clip length.
-        stride (int, optional): source frames between window starts. Default: a window's
-            span (windows back to back).
+        stride (int, optional): source frames between window starts. Default:
+            ``frames * frame_interval`` (windows tile the video).
         flow (VideoRecognizer, optional): a flow stream, fused as in ``predict``.
         fusion_alpha (float): the RGB weight of the fusion. Default: 0.5.
         batch_size (int): windows per forward pass. Default: 8.
@@ -564,7 +561,7 @@ def timeline(recognizer: VideoRecognizer,
     streams = _Streams(recognizer, flow, fusion_alpha, window)
     video = _open(video)
     interval, frames = streams.frame_interval, streams.frames_per_clip
-    stride = stride or window_span(frames, interval)
+    stride = stride or default_stride(frames, interval)
     starts = window_starts(video.num_frames, frames, stride, interval)
     per_stream: Dict[str, List[torch.Tensor]] = {name: [] for name in streams.streams}
     windows = tqdm(video.windows(frames, stride, interval), total=len(starts),

@@ -1,7 +1,8 @@
-"""Speed and memory of the use side (the benchmark, tools/analysis/inference_benchmark.py).
+"""Speed and memory of the use side (the benchmark's use-side rows,
+tools/analysis/timeline_memory.py).
 
 * ``inference_throughput``: ``predict``'s videos per second (decoding, the config's
-  multi-clip test as one batch) and ``timeline``'s windows per second, on a generated video.
+  multi-clip test as one batch) and ``timeline``'s windows per second, on a video.
 * ``timeline_peak_memory``: the peak resident memory of a fresh process that runs
   ``timeline`` on a generated video of a given length (``timeline_memory``, in a spawned
   process): it must not grow with the length.
@@ -15,11 +16,12 @@ import os.path as osp
 import resource
 import tempfile
 import time
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 from tqdm import tqdm
 
 from .inference import load_recognizer, predict, timeline
@@ -50,21 +52,18 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def inference_throughput(config: str,
+def inference_throughput(config: Union[str, Config],
+                         video: str,
                          checkpoint: Optional[str] = None,
                          device: str = 'cpu',
-                         video_seconds: float = 10.0,
-                         size: Tuple[int, int] = (240, 320),
-                         fps: int = 30,
-                         num_videos: int = 2,
+                         num_videos: int = 1,
                          window: Optional[int] = None,
                          stride: Optional[int] = None,
                          batch_size: int = 8) -> Dict[str, float]:
-    """Videos per second of ``predict`` and windows per second of ``timeline``.
+    """Videos per second of ``predict`` and windows per second of ``timeline`` on ``video``.
 
-    One ``video_seconds`` video of ``size`` frames is generated; ``predict`` runs once to
-    warm up, then ``num_videos`` times (timed, decoding included); ``timeline`` runs once
-    over the whole video.
+    ``predict`` runs once to warm up, then ``num_videos`` times (timed, decoding included);
+    ``timeline`` runs once over the whole video.
 
     Returns:
         dict: ``videos_per_s``, ``clips_per_video``, ``windows_per_s``, ``windows``,
@@ -72,19 +71,17 @@ def inference_throughput(config: str,
     """
     # (class names play no part in speed; a config's label map file may not exist here)
     recognizer = load_recognizer(config, checkpoint, device, cfg_options=dict(label_map=None))
-    with tempfile.TemporaryDirectory() as directory:
-        video = write_test_video(osp.join(directory, 'video.mp4'), video_seconds, fps, size)
-        warm = predict(recognizer, video)
-        _synchronize(device)
-        start = time.perf_counter()
-        for _ in range(num_videos):
-            predict(recognizer, video)
-        _synchronize(device)
-        predict_s = time.perf_counter() - start
-        start = time.perf_counter()
-        windows = timeline(recognizer, video, window, stride, batch_size=batch_size)
-        _synchronize(device)
-        timeline_s = time.perf_counter() - start
+    warm = predict(recognizer, video)
+    _synchronize(device)
+    start = time.perf_counter()
+    for _ in range(num_videos):
+        predict(recognizer, video)
+    _synchronize(device)
+    predict_s = time.perf_counter() - start
+    start = time.perf_counter()
+    windows = timeline(recognizer, video, window, stride, batch_size=batch_size)
+    _synchronize(device)
+    timeline_s = time.perf_counter() - start
     return dict(videos_per_s=num_videos / predict_s, clips_per_video=len(warm.clip_frames),
                 windows_per_s=len(windows.starts) / timeline_s, windows=len(windows.starts),
                 frames=warm.video.num_frames, device=str(device))

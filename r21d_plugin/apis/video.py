@@ -11,7 +11,9 @@ whole window lies inside the video: ``(num_frames - span) // stride + 1`` window
 last ``(num_frames - span) % stride`` frames fall in no window start. A video shorter than
 one window gives exactly one window at frame 0 whose frame indices wrap around (``index %
 num_frames``), as MMAction2's ``SampleFrames`` fills short videos at test time (its default
-``out_of_bound_opt='loop'``).
+``out_of_bound_opt='loop'``). The default stride, ``clip_len * frame_interval``
+(``default_stride``), tiles the video: consecutive windows continue one grid of frames
+``frame_interval`` apart, each frame of it in one window.
 """
 import heapq
 import itertools
@@ -51,6 +53,11 @@ class VideoInfo:
 def window_span(clip_len: int, frame_interval: int = 1) -> int:
     """How many source frames one window covers."""
     return (clip_len - 1) * frame_interval + 1
+
+
+def default_stride(clip_len: int, frame_interval: int = 1) -> int:
+    """Source frames between window starts when none is given: windows tile the video."""
+    return clip_len * frame_interval
 
 
 def _start_range(num_frames: int, clip_len: int, stride: int, frame_interval: int) -> range:

@@ -14,7 +14,6 @@ from .peers import (PooledClassifier, Prepared, drop_stem_pool, mmaction_peer_cf
 from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES
 
 
-
 @dataclass
 class Candidate:
     """One row: a model, how it is run, and what it is compared with."""

@@ -10,7 +10,6 @@ import torch.nn as nn
 from ..models import STAGE_BLOCKS, SpatioTemporalResNet
 
 
-
 class PooledClassifier(nn.Module):
     """A backbone's feature map, global average pooling, one fc: clip logits."""
 

@@ -7,8 +7,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from .settings import BenchmarkSettings, ROOT
-
+from .settings import BenchmarkSettings, config_name
 
 
 def _retimed(pipeline: List[dict], clip_len: int) -> List[dict]:
@@ -125,8 +124,7 @@ def measure_pipeline(settings: BenchmarkSettings) -> Dict[str, object]:
             test_set, test_batch, workers, batches,
             RandomSampler(test_set, replacement=True, num_samples=test_batch * (batches + 1)))
     return dict(
-        data_config=osp.relpath(settings.data_config, ROOT)
-        if settings.data_config.startswith(ROOT) else settings.data_config,
+        data_config=config_name(settings.data_config),
         workers=workers, videos=len(test_set), video_size=settings.video_size,
         video_frames=settings.video_frames, generate_s=generate_s,
         train_clips_per_s=train['samples_per_s'], train_batch=train_batch,

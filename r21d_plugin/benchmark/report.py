@@ -6,7 +6,7 @@ from typing import Dict, List, Optional
 
 
 from .run import reference_row
-
+from .use_side import format_use_side
 
 
 def _fmt(value: Optional[float], digits: int = 2) -> str:
@@ -34,6 +34,8 @@ def format_report(result: Dict[str, object]) -> str:
     pipeline = result.get('pipeline')
     if pipeline:
         lines += _pipeline_lines(pipeline, rows)
+    if result.get('use_side'):
+        lines += format_use_side(result['use_side'])
     return '\n'.join(lines)
 
 

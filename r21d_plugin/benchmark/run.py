@@ -1,6 +1,5 @@
 """One benchmark run: the machine, every network's rows measured, and their comparison."""
 import os
-import os.path as osp
 import platform
 import re
 from dataclasses import asdict
@@ -12,9 +11,9 @@ from ..engine.cpu_memory import keep_freed_memory, keeps_freed_memory
 from .candidates import candidates_for
 from .measure import measure_network
 from .pipeline import measure_pipeline
-from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, ROOT
+from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, config_name
 from .timing import measure_peak
-
+from .use_side import measure_use_side
 
 
 def machine_info(device: torch.device) -> Dict[str, object]:
@@ -142,6 +141,10 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
     result['comparison'] = compare(rows)
     if settings.pipeline:
         result['pipeline'] = measure_pipeline(settings)
+        if on_update is not None:
+            on_update(result)
+    if settings.use_side and settings.use_configs:
+        result['use_side'] = measure_use_side(settings, progress)
     if hasattr(os, 'getloadavg'):
         result['machine']['load_average_end'] = os.getloadavg()
     result['complete'] = True
@@ -155,6 +158,7 @@ def _settings_dict(settings: BenchmarkSettings) -> Dict[str, object]:
     values['networks'] = list(settings.networks)
     values['amp'] = list(settings.amp)
     values['peers'] = list(settings.peers)
-    if values['data_config'].startswith(ROOT):
-        values['data_config'] = osp.relpath(values['data_config'], ROOT)
+    values['data_config'] = config_name(values['data_config'])
+    values['use_configs'] = [config_name(path) for path in settings.use_configs]
+    values['use_video_size'] = list(settings.use_video_size)
     return values

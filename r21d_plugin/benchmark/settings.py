@@ -1,7 +1,7 @@
 """What one benchmark run measures: its settings and the constants they name."""
 import os.path as osp
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 
@@ -9,12 +9,21 @@ from ..configs import resolve_config
 from ..models import PAPER_NAMES
 
 
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def config_name(path: str) -> str:
+    """A config's path as reports show it: relative to the project where it lies inside."""
+    return osp.relpath(path, ROOT) if path.startswith(ROOT) else path
+
+
 #: The project's recognizer (head and normalisation) for the 10-clip test measurement.
 RECOGNIZER_CONFIG = resolve_config('_base_/models/recognizer_rgb.py')
 #: The project's Kinetics pipelines and worker count for the data measurement.
 DATA_CONFIG = resolve_config('_base_/datasets/kinetics400_rgb.py')
+#: Published networks whose inference, timeline, feature extraction and export are measured.
+USE_CONFIGS = (resolve_config('pretrained/r2plus1d_r18_torchvision_16x1x10_kinetics400-rgb'),
+               resolve_config('pretrained/r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'))
 
 PEER_FAMILIES = ('mmaction2', 'torchvision')
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -52,6 +61,11 @@ class BenchmarkSettings:
         workers: data loader workers (None: the data config's).
         pipeline_videos, video_size, video_frames, pipeline_batches: the generated videos
             (per split) and how many batches are timed.
+        use_side: measure the use side (``use_side.py``): inference, timeline, feature
+            extraction and the ONNX Runtime export of each of ``use_configs`` (recognizer
+            configs with a test pipeline; their networks at the configs' own sizes).
+        use_video_seconds, use_video_size: the generated video the use side runs on (30 fps;
+            height, width).
     """
 
     networks: Sequence[str] = ('R(2+1)D', )
@@ -80,6 +94,10 @@ class BenchmarkSettings:
     video_size: int = 256
     video_frames: int = 160
     pipeline_batches: int = 8
+    use_side: bool = True
+    use_configs: Sequence[str] = USE_CONFIGS
+    use_video_seconds: float = 4.0
+    use_video_size: Tuple[int, int] = (240, 320)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.networks if name not in PAPER_NAMES]

@@ -14,7 +14,6 @@ from ..engine.cpu_memory import keeps_freed_memory
 from ..models.fast_paths import cpu_has_bfloat16_kernels
 
 
-
 class PeakMemory:
     """Peak memory above the level at ``start()``, in MiB.
 

@@ -1,4 +1,5 @@
-"""Speed of our networks beside MMAction2's and torchvision's, and of the data pipeline.
+"""Speed of our networks beside MMAction2's and torchvision's, of the data pipeline, and of
+the use side (inference, timelines, feature extraction, ONNX Runtime).
 
 Prints Markdown tables and writes JSON. Examples::
 
@@ -8,7 +9,9 @@ Prints Markdown tables and writes JSON. Examples::
     r21d-benchmark --network all --no-plain --no-pipeline
     # a quick check
     r21d-benchmark --clip-len 4 --crop-size 32 --batch-size 2 --base-channels 8 \\
-        --peers --no-pipeline
+        --peers --no-pipeline --no-use-side
+    # only the use side: inference, timeline, feature extraction, ONNX Runtime
+    r21d-benchmark --no-models --no-pipeline --threads 2
     # on a GPU, with fp16 autocast
     r21d-benchmark --device cuda --amp fp16 bf16 --channels-last --batch-size 32
 """
@@ -21,6 +24,7 @@ from mmengine.logging import MMLogger
 from .. import PAPER_NAMES
 from ..configs import resolve_config
 from ..benchmark import BenchmarkSettings, format_report, run_benchmark, save_result
+from ..benchmark.settings import config_name
 from .errors import cli_main, tool_parser
 
 
@@ -75,6 +79,16 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--video-size', type=int, default=defaults.video_size)
     parser.add_argument('--video-frames', type=int, default=defaults.video_frames)
     parser.add_argument('--pipeline-batches', type=int, default=defaults.pipeline_batches)
+    parser.add_argument('--no-use-side', action='store_true',
+                        help='skip the use side (inference, timeline, feature extraction, '
+                        'ONNX Runtime)')
+    parser.add_argument('--use-config', nargs='+',
+                        default=[config_name(path) for path in defaults.use_configs],
+                        help='recognizer configs (paths or names) whose use side is measured')
+    parser.add_argument('--use-seconds', type=float, default=defaults.use_video_seconds,
+                        help='length of the generated use-side video (30 fps)')
+    parser.add_argument('--use-video-size', type=int, nargs=2,
+                        default=list(defaults.use_video_size), metavar=('HEIGHT', 'WIDTH'))
     parser.add_argument('--json', help='write the full results here')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
@@ -98,7 +112,10 @@ def main(argv: List[str]) -> int:
         test_videos=args.test_videos, pipeline=not args.no_pipeline,
         data_config=resolve_config(args.data_config), workers=args.workers,
         pipeline_videos=args.pipeline_videos, video_size=args.video_size,
-        video_frames=args.video_frames, pipeline_batches=args.pipeline_batches)
+        video_frames=args.video_frames, pipeline_batches=args.pipeline_batches,
+        use_side=not args.no_use_side,
+        use_configs=[resolve_config(name) for name in args.use_config],
+        use_video_seconds=args.use_seconds, use_video_size=tuple(args.use_video_size))
     save = (lambda result: save_result(result, args.json)) if args.json else None
     result = run_benchmark(settings, progress=not args.no_progress, on_update=save)
     print(format_report(result))

@@ -56,7 +56,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--window', type=int, metavar='L',
                         help='frames per timeline window. Default: the config\'s clip length')
     parser.add_argument('--stride', type=int, metavar='S',
-                        help='frames between timeline windows. Default: one window\'s span')
+                        help='frames between timeline windows. Default: the window\'s frames '
+                        'times the config\'s frame interval (windows tile the video)')
     parser.add_argument('--batch-size', type=int, default=8,
                         help='timeline windows per forward pass')
     parser.add_argument('--plot', metavar='OUT.png',

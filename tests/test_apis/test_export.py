@@ -9,10 +9,11 @@ import onnx
 import pytest
 import torch
 import torch.nn as nn
-from helpers import REPO, tiny_recognizer_config, write_random_checkpoint, write_video
+from helpers import REPO, random_checkpoint, tiny_recognizer_config, write_video
 from mmengine.config import Config
 
 from r21d_plugin.apis import ClipPipeline, export
+from r21d_plugin.apis.clip_pipeline import config_test_pipeline
 from r21d_plugin.apis.export import (ExportError, export_recognizer, load_config,
                                      nonstandard_onnx_operators,
                                      nonstandard_torchscript_operators, onnx_operators,
@@ -27,7 +28,7 @@ TINY = {'model.backbone.base_channels': 4, 'model.cls_head.in_channels': 32}
 def tiny_export(tmp_path: Path, network: str = 'R(2+1)D', fmt: str = 'onnx',
                 in_channels: int = 3, **options):
     cfg = tiny_recognizer_config(network, in_channels=in_channels)
-    checkpoint = write_random_checkpoint(cfg, tmp_path / 'tiny.pth')
+    checkpoint = random_checkpoint(cfg, tmp_path / 'tiny.pth')
     return export_recognizer(cfg, str(checkpoint), str(tmp_path / f'tiny.{fmt}'), fmt=fmt,
                              crop=32, **options)
 
@@ -168,7 +169,7 @@ def test_pretrained_configs_export(tmp_path, config):
     """Each pretrained config (its depth, stem, mid-channel rule, BN eps, classes) at width 4."""
     cfg = load_config(str(config), TINY)
     # torchvision's configs leave the clip length to the input (its weights: 16 frames).
-    clip_len = None if cfg.model.backbone.clip_len or export.config_test_pipeline(cfg) else 16
+    clip_len = None if cfg.model.backbone.clip_len or config_test_pipeline(cfg) else 16
     result = export_recognizer(cfg, None, str(tmp_path / 'model.onnx'), clip_len=clip_len,
                                crop=32, verify=True)
     assert result.passed, result.verification
@@ -186,7 +187,7 @@ def test_experiment_configs_give_their_input(config):
     cfg = load_config(str(config), dict(TINY, **{'model.backbone.depth': 10}))
     recognizer = export._build(cfg)
     spec = input_spec(cfg, recognizer.backbone)
-    sampled = export._sampler(export.config_test_pipeline(cfg))['clip_len']
+    sampled = export._sampler(config_test_pipeline(cfg))['clip_len']
     flow = cfg.model.backbone.in_channels == 2
     crop = 128 if '3crop' in config.stem else 112
     assert (spec.channels, spec.clip_len, spec.crop) == (
@@ -207,7 +208,7 @@ def test_docs_example_feeds_the_file_as_the_config_does(tmp_path, monkeypatch):
     # The paper's test preprocessing, as the Kinetics configs run it.
     cfg.test_pipeline = Config.fromfile(
         str(REPO / 'configs/_base_/datasets/kinetics400_rgb.py')).test_pipeline
-    checkpoint = write_random_checkpoint(cfg, tmp_path / 'tiny.pth')
+    checkpoint = random_checkpoint(cfg, tmp_path / 'tiny.pth')
     result = export_recognizer(cfg, str(checkpoint), str(tmp_path / 'r2plus1d_r18.onnx'))
     write_video(tmp_path / 'my_video.mp4', 12)
     monkeypatch.chdir(tmp_path)
@@ -227,7 +228,7 @@ def test_docs_example_feeds_the_file_as_the_config_does(tmp_path, monkeypatch):
 
 
 def test_rgb_checkpoint_with_flow_config_is_refused(tmp_path):
-    checkpoint = write_random_checkpoint(tiny_recognizer_config(), tmp_path / 'rgb.pth')
+    checkpoint = random_checkpoint(tiny_recognizer_config(), tmp_path / 'rgb.pth')
     with pytest.raises(ExportError) as error:
         export_recognizer(tiny_recognizer_config(in_channels=2), str(checkpoint),
                           str(tmp_path / 'x.onnx'))
@@ -239,7 +240,7 @@ def test_rgb_checkpoint_with_flow_config_is_refused(tmp_path):
 
 
 def test_checkpoint_of_other_classes_and_network_is_refused(tmp_path):
-    checkpoint = write_random_checkpoint(tiny_recognizer_config(num_classes=7),
+    checkpoint = random_checkpoint(tiny_recognizer_config(num_classes=7),
                                          tmp_path / 'seven.pth')
     with pytest.raises(ExportError, match=r'^checkpoint .*seven.pth does not fit the '
                        r'config: 2 tensors differ in shape \(cls_head.fc_cls.weight: '
@@ -247,7 +248,7 @@ def test_checkpoint_of_other_classes_and_network_is_refused(tmp_path):
                        r'config 5\); cls_head.fc_cls.bias: checkpoint \[7\], config \[5\]\)$'):
         export_recognizer(tiny_recognizer_config(), str(checkpoint), str(tmp_path / 'x.onnx'))
 
-    checkpoint = write_random_checkpoint(tiny_recognizer_config('R3D'), tmp_path / 'r3d.pth')
+    checkpoint = random_checkpoint(tiny_recognizer_config('R3D'), tmp_path / 'r3d.pth')
     with pytest.raises(ExportError, match=r'keys missing from the checkpoint \(backbone.conv1.'
                        r'conv.spatial.weight, .*keys not in the config \(backbone.conv1.conv.'
                        r'weight, '):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 from crashing_step import CrashOnWhiteFrames
-from helpers import SIZE, make_broken, write_annotation, write_tiny_checkpoint, write_video
+from helpers import SIZE, make_broken, random_checkpoint, write_annotation, write_video
 
 from r21d_plugin.apis import ClipPipeline
+from r21d_plugin.apis.clip_pipeline import config_test_pipeline
 from r21d_plugin.apis.features import (FeatureExtractor, extract_features,
-                                       extract_video_features, list_videos, load_model,
-                                       config_test_pipeline)
+                                       extract_video_features, list_videos, load_model)
 from r21d_plugin.apis.video import window_frames, window_starts
 from r21d_plugin.data.flow import frames_to_flow
 
@@ -27,7 +27,7 @@ def tiny(tiny_demo_config, tmp_path_factory):
     """(config, checkpoint) of a tiny R(2+1)D with random weights and BN statistics."""
     root = tmp_path_factory.mktemp('tiny_features')
     config = tiny_demo_config('R(2+1)D')
-    return config, write_tiny_checkpoint(config, root / 'rgb.pth')
+    return config, random_checkpoint(config, root / 'rgb.pth')
 
 
 @pytest.fixture(scope='module')
@@ -241,7 +241,7 @@ def test_flow_features_of_the_same_windows_follow_the_rgb_ones(tiny, tiny_demo_c
                                                               videos, tmp_path):
     config, checkpoint = tiny
     flow_config = tiny_demo_config('R(2+1)D-flow')
-    flow_checkpoint = write_tiny_checkpoint(flow_config, tmp_path / 'flow.pth', seed=1)
+    flow_checkpoint = random_checkpoint(flow_config, tmp_path / 'flow.pth', seed=1)
     rgb, flow = load_model(str(config), str(checkpoint)), load_model(str(flow_config),
                                                                      str(flow_checkpoint))
     extractor = FeatureExtractor(rgb, stride=8, flow_model=flow)

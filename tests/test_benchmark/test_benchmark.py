@@ -1,11 +1,10 @@
 """tools/benchmark.py: peers built to our architectures, and a whole run on a tiny input."""
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from helpers import run_tool
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 
@@ -18,7 +17,6 @@ from r21d_plugin.benchmark.peers import (FramewiseClassifier, drop_stem_pool, mm
 from r21d_plugin.benchmark.timing import interleaved_timings
 
 init_default_scope('mmaction')
-ROOT = Path(__file__).resolve().parents[2]
 FC_400 = 512 * 400 + 400
 
 
@@ -128,7 +126,7 @@ def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
     settings = BenchmarkSettings(
         networks=('R3D', 'MC3'), depth=10, clip_len=4, crop_size=32, batch_size=2,
         base_channels=4, num_classes=5, threads=1, plain=False, compile=True, peers=(),
-        warmup=1, iters=1, test_clips=0, pipeline=False)
+        warmup=1, iters=1, test_clips=0, pipeline=False, use_side=False)
     torch._dynamo.reset()
     with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=True):
         result = benchmark.run_benchmark(settings, progress=False)
@@ -142,9 +140,8 @@ def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
                     == rows['ours'][mode]['gflop_per_clip'])
 
 
-def run_tool(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, 'tools/benchmark.py', *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+def run_benchmark_tool(*args: str) -> subprocess.CompletedProcess:
+    result = run_tool('tools/benchmark.py', *args)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -154,11 +151,14 @@ TINY_RUN = ('--network', 'R(2+1)D', '--depth', '10', '--clip-len', '4', '--crop-
             '1', '--warmup', '1', '--iters', '1', '--no-progress')
 
 
-def test_tool_runs_end_to_end_and_writes_json(tmp_path):
+def test_tool_runs_end_to_end_and_writes_json(tiny_recognizers, tmp_path):
     out = tmp_path / 'bench.json'
-    result = run_tool(*TINY_RUN, '--amp', 'bf16', '--channels-last', '--test-clips', '3',
-                      '--pipeline-videos', '2', '--video-size', '32', '--video-frames', '12',
-                      '--pipeline-batches', '1', '--workers', '0', '--json', str(out))
+    config, _ = tiny_recognizers['rgb']
+    result = run_benchmark_tool(
+        *TINY_RUN, '--amp', 'bf16', '--channels-last', '--test-clips', '3',
+        '--pipeline-videos', '2', '--video-size', '32', '--video-frames', '12',
+        '--pipeline-batches', '1', '--workers', '0', '--use-config', config,
+        '--use-seconds', '1', '--use-video-size', '48', '64', '--json', str(out))
     assert '| R(2+1)D | ours | float32 | channels_last_3d |' in result.stdout
     report = json.loads(out.read_text())
     assert report['machine']['torch_threads'] == 1
@@ -207,11 +207,30 @@ def test_tool_runs_end_to_end_and_writes_json(tmp_path):
     assert decoding['frames_per_call'] == [40]
     assert decoding['inputs_shape'] == [[10, 3, 4, 112, 112]]
 
+    use_side = report['use_side']
+    assert use_side['video'] == dict(seconds=1, fps=30, height=48, width=64, frames=30)
+    (entry, ) = use_side['configs']
+    assert entry['config'] == config
+    # 30 frames: the tiny config's 10 test clips; windows of 8 frames 2 apart (span 15)
+    # every 16 frames: starts 0 only
+    inference = entry['inference']
+    assert (inference['frames'], inference['clips_per_video'], inference['windows']) == (
+        30, 10, 1)
+    assert set(entry['extraction']) == {'float32', 'bfloat16'}
+    for row in entry['extraction'].values():
+        assert row['windows'] == 1 and row['windows_per_s'] > 0
+        assert row['decode_share'] + row['prepare_share'] + row['model_share'] == (
+            pytest.approx(1))
+    assert [row['runtime'] for row in entry['export']['rows']] == [
+        'pytorch float32', 'pytorch bf16 autocast', 'onnxruntime']
+    assert f"| {config} | onnxruntime |" in result.stdout
+    assert f"| {config} | bfloat16 |" in result.stdout
+
 
 def test_glibc_default_malloc_run_measures_peak_memory(tmp_path):
     out = tmp_path / 'bench.json'
-    run_tool(*TINY_RUN, '--cpu-malloc', 'default', '--peers', '--no-plain', '--test-clips',
-             '0', '--no-pipeline', '--json', str(out))
+    run_benchmark_tool(*TINY_RUN, '--cpu-malloc', 'default', '--peers', '--no-plain',
+                       '--test-clips', '0', '--no-pipeline', '--no-use-side', '--json', str(out))
     report = json.loads(out.read_text())
     assert report['machine']['cpu_malloc'] == 'glibc defaults'
     assert [row['model'] for row in report['rows']] == ['ours']
@@ -226,6 +245,7 @@ def test_report_names_the_malloc_setting_in_effect(monkeypatch):
     from r21d_plugin.engine import cpu_memory
     monkeypatch.setattr(cpu_memory, '_applied', True)
     result = benchmark.run_benchmark(
-        benchmark.BenchmarkSettings(networks=(), cpu_malloc='default', pipeline=False),
+        benchmark.BenchmarkSettings(networks=(), cpu_malloc='default', pipeline=False,
+                                    use_side=False),
         progress=False)
     assert result['machine']['cpu_malloc'] == 'keeps freed memory'

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO, tiny_recognizer_config, write_random_checkpoint
+from helpers import REPO, random_checkpoint, tiny_recognizer_config
 
 from r21d_plugin.apis import export
 from r21d_plugin.cli.export import main
@@ -16,7 +16,7 @@ def tiny_files(tmp_path):
     """A tiny R(2+1)D config file and a random checkpoint for it."""
     cfg = tiny_recognizer_config('R(2+1)D')
     cfg.dump(str(tmp_path / 'tiny.py'))
-    checkpoint = write_random_checkpoint(cfg, tmp_path / 'tiny.pth')
+    checkpoint = random_checkpoint(cfg, tmp_path / 'tiny.pth')
     return str(tmp_path / 'tiny.py'), str(checkpoint)
 
 

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import make_broken, run_tool, write_annotation, write_tiny_checkpoint, write_video
+from helpers import make_broken, random_checkpoint, run_tool, write_annotation, write_video
 
 from r21d_plugin.cli.extract_features import main
 
@@ -13,7 +13,7 @@ from r21d_plugin.cli.extract_features import main
 @pytest.fixture(scope='module')
 def model_files(tiny_demo_config, tmp_path_factory):
     config = tiny_demo_config('R(2+1)D')
-    return config, write_tiny_checkpoint(config, tmp_path_factory.mktemp('ckpt') / 'rgb.pth')
+    return config, random_checkpoint(config, tmp_path_factory.mktemp('ckpt') / 'rgb.pth')
 
 
 @pytest.fixture(scope='module')

@@ -1,11 +1,10 @@
-"""The feature extractor's speed and memory figures (docs/feature_extraction.md).
+"""Peak memory of tools/extract_features.py on long videos (docs/feature_extraction.md,
+"Memory"; speed is the benchmark's use side).
 
-    # windows/s and where the time goes, R(2+1)D-18 (16 frames) and -34 (32 frames):
-    python tools/analysis/feature_extraction_figures.py speed --video V.mp4 [--amp none bf16]
-    # peak memory of tools/extract_features.py on each video (generate_long_video.py):
-    python tools/analysis/feature_extraction_figures.py memory CONFIG V2.mp4 V20.mp4 [--stride S]
+    python tools/analysis/generate_long_video.py 2min.mp4 --minutes 2
+    python tools/analysis/feature_extraction_memory.py CONFIG 2min.mp4 20min.mp4 [--stride S]
 
-The networks keep their initial weights (speed and memory do not depend on them).
+The network keeps its initial weights (memory does not depend on them).
 """
 import argparse
 import os
@@ -19,31 +18,9 @@ from typing import Dict, List
 
 import torch
 
-from r21d_plugin.apis.features import load_model, measure_extraction
+from r21d_plugin.apis.features import load_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NETWORKS = {
-    'R(2+1)D-18, 16 frames': 'configs/kinetics/r2plus1d_r18_8xb32-16x1x1-45e_kinetics400-rgb.py',
-    'R(2+1)D-34, 32 frames': 'configs/kinetics/r2plus1d_r34_8xb32-32x1x1-45e_kinetics400-rgb.py',
-}
-
-
-def speed(args: argparse.Namespace) -> None:
-    print(f'{args.video}, batch {args.batch_size}, {torch.get_num_threads()} threads, '
-          f'workers {args.workers}')
-    print('| network | dtype | windows | windows/s | network alone, windows/s | decode | '
-          'preprocess | network |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name in args.networks:
-        config = NETWORKS[name]
-        for amp in args.amp:
-            row = measure_extraction(osp.join(REPO, config), args.video,
-                                     amp=None if amp == 'none' else amp,
-                                     batch_size=args.batch_size, workers=args.workers)
-            print(f'| {name} | {"float32" if amp == "none" else amp} | {row["windows"]} | '
-                  f'{row["windows_per_s"]:.2f} | {row["model_windows_per_s"]:.2f} | '
-                  f'{100 * row["decode_share"]:.0f}% | {100 * row["prepare_share"]:.0f}% | '
-                  f'{100 * row["model_share"]:.0f}% |', flush=True)
 
 
 def _descendants(root: int) -> List[int]:
@@ -108,23 +85,12 @@ def memory(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest='command', required=True)
-    parser_speed = commands.add_parser('speed', help='windows/s and time shares')
-    parser_speed.add_argument('--video', required=True)
-    parser_speed.add_argument('--amp', nargs='+', default=['none', 'bf16'],
-                              choices=['none', 'bf16', 'fp16'])
-    parser_speed.add_argument('--networks', nargs='+', default=list(NETWORKS),
-                              choices=list(NETWORKS))
-    parser_speed.add_argument('--batch-size', type=int, default=8)
-    parser_speed.add_argument('--workers', type=int, default=0)
-    parser_memory = commands.add_parser('memory', help='peak memory per video')
-    parser_memory.add_argument('config')
-    parser_memory.add_argument('videos', nargs='+')
-    parser_memory.add_argument('--workers', type=int, default=2)
-    parser_memory.add_argument('--stride', type=int)
-    args = parser.parse_args()
-    speed(args) if args.command == 'speed' else memory(args)
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('videos', nargs='+')
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--stride', type=int)
+    memory(parser.parse_args())
 
 
 if __name__ == '__main__':

@@ -63,6 +63,7 @@ from ..data.prep.isolated_pool import crash_reason
 from ..data.robust import (AnnotationError, exception_summary, format_annotation_errors,
                            parse_video_line, read_annotation)
 from .clip_pipeline import ClipPipeline, config_test_pipeline
+from .inference import load_recognizer
 from .video import (Video, VideoReadError, VideoSource, default_stride, open_video,
                     window_span, window_starts)
 
@@ -84,25 +85,12 @@ DISTRIBUTED_TIMEOUT_S = 7 * 24 * 3600
 
 def load_model(config: Union[str, Config], checkpoint: Optional[str],
                device: Union[str, torch.device] = 'cpu') -> nn.Module:
-    """The recognizer of ``config`` with ``checkpoint``'s weights, in eval mode on ``device``.
-
-    Unlike ``mmaction.apis.init_recognizer`` the weights are loaded strictly: features of a
-    network whose checkpoint did not fit would be silently wrong. ``checkpoint=None`` keeps
-    the initial weights (for speed measurements). ``model.cfg`` is the config.
-    """
-    from mmaction.registry import MODELS
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    if cfg.model.get('backbone', {}).get('pretrained'):
-        cfg.model.backbone.pretrained = None  # the checkpoint holds every weight
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    model.cfg = cfg
-    return model.to(device).eval()
+    """The recognizer of ``config`` with ``checkpoint``'s weights, in eval mode on ``device``
+    (``model.cfg`` is the config): ``load_recognizer``'s network, so a checkpoint that does
+    not fit is refused with its reason (features of such a network would be silently wrong).
+    ``checkpoint=None`` keeps the initial weights (for speed measurements)."""
+    # (class names play no part in features; a config's label map file may not exist here)
+    return load_recognizer(config, checkpoint, device, cfg_options=dict(label_map=None)).model
 
 
 def _required_test_pipeline(cfg) -> List[dict]:

@@ -144,7 +144,13 @@ def run_benchmark(settings: BenchmarkSettings, progress: bool = True,
         if on_update is not None:
             on_update(result)
     if settings.use_side and settings.use_configs:
-        result['use_side'] = measure_use_side(settings, progress)
+
+        def publish_use_side(use_side: Dict[str, object]) -> None:
+            result['use_side'] = use_side
+            if on_update is not None:
+                on_update(result)
+
+        measure_use_side(settings, progress, on_config=publish_use_side)
     if hasattr(os, 'getloadavg'):
         result['machine']['load_average_end'] = os.getloadavg()
     result['complete'] = True

@@ -15,7 +15,7 @@ The networks keep their initial weights: speed does not depend on them.
 """
 import os.path as osp
 import tempfile
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 from mmengine.config import Config
 from tqdm import tqdm
@@ -42,11 +42,19 @@ def _export_rows(config: Config, settings: BenchmarkSettings, directory: str) ->
     return dict(batch_size=EXPORT_BATCH_SIZE, rows=rows)
 
 
-def measure_use_side(settings: BenchmarkSettings, progress: bool = True) -> Dict[str, object]:
+def measure_use_side(settings: BenchmarkSettings, progress: bool = True,
+                     on_config: Optional[Callable[[Dict[str, object]], None]] = None
+                     ) -> Dict[str, object]:
     """Each use config's rows (see the module docstring) on one generated video of
-    ``use_video_seconds`` at ``VIDEO_FPS`` and ``use_video_size`` (height, width) pixels."""
+    ``use_video_seconds`` at ``VIDEO_FPS`` and ``use_video_size`` (height, width) pixels.
+
+    ``on_config`` receives the result so far after each config (a run cut short keeps the
+    configs it measured)."""
     height, width = settings.use_video_size
     configs: List[Dict[str, object]] = []
+    frames = int(round(settings.use_video_seconds * VIDEO_FPS))  # as write_test_video writes
+    use_side = dict(video=dict(seconds=settings.use_video_seconds, fps=VIDEO_FPS,
+                               height=height, width=width, frames=frames), configs=configs)
     with tempfile.TemporaryDirectory() as directory:
         video = write_test_video(osp.join(directory, 'video.mp4'),
                                  settings.use_video_seconds, VIDEO_FPS, (height, width))
@@ -62,9 +70,9 @@ def measure_use_side(settings: BenchmarkSettings, progress: bool = True) -> Dict
             configs.append(dict(config=config_name(path), inference=inference,
                                 extraction=extraction,
                                 export=_export_rows(config, settings, directory)))
-    frames = int(round(settings.use_video_seconds * VIDEO_FPS))  # as write_test_video writes
-    return dict(video=dict(seconds=settings.use_video_seconds, fps=VIDEO_FPS, height=height,
-                           width=width, frames=frames), configs=configs)
+            if on_config is not None:
+                on_config(use_side)
+    return use_side
 
 
 def format_use_side(use_side: Dict[str, object]) -> List[str]:

@@ -14,6 +14,7 @@ from helpers import SIZE, make_broken, random_checkpoint, write_annotation, writ
 
 from r21d_plugin.apis import ClipPipeline
 from r21d_plugin.apis.clip_pipeline import config_test_pipeline
+from r21d_plugin.apis.inference import RecognizerLoadError
 from r21d_plugin.apis.features import (FeatureExtractor, extract_features,
                                        extract_video_features, list_videos, load_model)
 from r21d_plugin.apis.video import window_frames, window_starts
@@ -265,7 +266,8 @@ def test_flow_features_of_the_same_windows_follow_the_rgb_ones(tiny, tiny_demo_c
 
 def test_checkpoint_that_does_not_fit_the_config_is_refused(tiny, tiny_demo_config):
     config, checkpoint = tiny
-    with pytest.raises(RuntimeError, match='size mismatch for backbone.conv1'):
+    with pytest.raises(RecognizerLoadError, match='takes 3-channel RGB input, but config .* '
+                       'builds a network for 2-channel'):
         load_model(str(tiny_demo_config('R(2+1)D-flow')), str(checkpoint))
 
 

@@ -86,7 +86,8 @@ class FullConv3d(FoldableConv3d):
 class SpatialConv3d(FoldableConv3d):
     """A 1 x d x d convolution: a 2D conv applied to every frame with the same filters.
 
-    Never strides in time (its downsampling is 1x2x2), whatever the group asks.
+    Never strides in time (its downsampling is 1x2x2), whatever the group asks. In CPU
+    float32 training ``fast_paths.framewise_spatial_conv`` runs it as that 2D conv.
     """
 
     strides_in_time = False
@@ -102,6 +103,11 @@ class SpatialConv3d(FoldableConv3d):
             stride=(1, spatial_stride, spatial_stride),
             padding=(0, spatial_kernel // 2, spatial_kernel // 2),
             bias=False)
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
+                      bias: Optional[torch.Tensor]) -> torch.Tensor:
+        fast = fast_paths.framewise_spatial_conv(self, x, weight, bias)
+        return fast if fast is not None else super()._conv_forward(x, weight, bias)
 
 
 class CollapsingConv3d(FoldableConv3d):

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 import r21d_plugin  # noqa: F401
 from r21d_plugin import PAPER_NAMES, paper_backbone
 from r21d_plugin.models import CONV_KINDS, fast_paths
-from r21d_plugin.models.convs import TemporalConv3d
+from r21d_plugin.models.convs import SpatialConv3d, TemporalConv3d
 from r21d_plugin.models.fast_paths import fold_batch_norm
 from r21d_plugin.models.resnet import ConvNormAct
 
@@ -151,6 +151,46 @@ def test_tapwise_weight_grad_only_where_oneDNN_float32_is_slower():
         assert backward_kind(channels_last) == 'ConvolutionBackward0'
     with torch.no_grad():
         assert conv(channels_last).grad_fn is None
+
+
+@pytest.mark.parametrize('frames, stride', [(4, 1), (3, 2)])
+def test_framewise_spatial_conv_equals_conv3d(frames, stride):
+    torch.manual_seed(0)
+    conv = SpatialConv3d(in_channels=5, out_channels=7, spatial_kernel=3,
+                         spatial_stride=stride).to(memory_format=torch.channels_last_3d)
+    bias = torch.randn(7, requires_grad=True)  # as when a frozen BatchNorm is folded in
+    x = torch.randn(2, 5, frames, 9, 8).contiguous(
+        memory_format=torch.channels_last_3d).requires_grad_()
+    out = conv._conv_forward(x, conv.weight, bias)
+    assert type(out.grad_fn).__name__ == 'PermuteBackward0'  # the 2D conv's NDHWC view
+    assert out.is_contiguous(memory_format=torch.channels_last_3d)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    leaves = [t.detach().double().requires_grad_() for t in (x, conv.weight, bias)]
+    expected = nn.functional.conv3d(*leaves, (1, stride, stride), (0, 1, 1))
+    expected.backward(grad.double())
+    assert_close(out.double(), expected, tol=1e-6)
+    for actual, reference in zip((x.grad, conv.weight.grad, bias.grad), leaves):
+        assert_close(actual.double(), reference.grad, tol=1e-6)
+
+
+def test_framewise_spatial_conv_only_in_cpu_float32_training_on_ndhwc():
+    conv = SpatialConv3d(in_channels=4, out_channels=6, spatial_kernel=3).to(
+        memory_format=torch.channels_last_3d)
+    x = torch.randn(2, 4, 4, 5, 5)
+    channels_last = x.contiguous(memory_format=torch.channels_last_3d)
+
+    def backward_kind(x):
+        return type(conv(x).grad_fn).__name__
+
+    assert backward_kind(channels_last) == 'PermuteBackward0'
+    assert backward_kind(x) == 'ConvolutionBackward0'  # contiguous: no free NHWC frames
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert backward_kind(channels_last) == 'ConvolutionBackward0'
+    with torch.no_grad():
+        assert conv(channels_last).grad_fn is None
+    with fast_paths.plain_paths():
+        assert backward_kind(channels_last) == 'ConvolutionBackward0'
 
 
 def test_relu_fused_into_folded_convs_only_in_cpu_inference(fused_relu_dtypes):

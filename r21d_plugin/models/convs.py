@@ -13,7 +13,8 @@ call names its sizes::
 
 Every kind also answers ``forward_with_norm(x, norm, act=None)``: ``act(norm(conv(x)))``.
 These are the paper's definitions only; ``fast_paths`` may compute the same values faster
-(BatchNorm folded into the conv in eval, a fused ReLU, a tap-wise weight gradient), behind
+(BatchNorm folded into the conv in eval, a fused ReLU, a tap-wise weight gradient, 1 x d x d
+convs as 2D convs on frames in training), behind
 one switch, and steps aside to the plain computation written here whenever it does not apply.
 """
 from typing import Dict, Optional, Type

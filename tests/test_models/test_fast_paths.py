@@ -113,79 +113,61 @@ def test_each_conv_kind_fast_path_equals_plain_path(kind, training, fold_calls):
         assert_close(fast_params[name].grad, param.grad)
 
 
-@pytest.mark.parametrize('frames, temporal_kernel, stride', [
-    (4, 3, 1), (5, 3, 2), (6, 5, 2),
-    (1, 3, 1),  # the outer taps fall outside the clip: their gradient is zero
+def temporal_conv(temporal_kernel: int = 3, stride: int = 1, **sizes) -> TemporalConv3d:
+    return TemporalConv3d(temporal_kernel=temporal_kernel, temporal_stride=stride, **sizes)
+
+
+def spatial_conv(stride: int = 1, **sizes) -> SpatialConv3d:
+    return SpatialConv3d(spatial_kernel=3, spatial_stride=stride, **sizes)
+
+
+#: Each training fast path: its conv kind, and the grad_fn its output has where it applies.
+TRAINING_FAST_PATHS = {'tapwise': (temporal_conv, '_TapwiseWeightGradConvBackward'),
+                       'framewise': (spatial_conv, 'PermuteBackward0')}  # a view of a 2D conv
+
+
+@pytest.mark.parametrize('path, frames, options', [
+    ('tapwise', 4, dict(temporal_kernel=3, stride=1)),
+    ('tapwise', 5, dict(temporal_kernel=3, stride=2)),
+    ('tapwise', 6, dict(temporal_kernel=5, stride=2)),
+    ('tapwise', 1, dict(temporal_kernel=3, stride=1)),  # outer taps outside: zero gradient
+    ('framewise', 4, dict(stride=1)),
+    ('framewise', 3, dict(stride=2)),
 ])
-def test_tapwise_weight_grad_equals_conv3d_backward(frames, temporal_kernel, stride):
+def test_training_fast_path_equals_float64_conv3d(path, frames, options):
     torch.manual_seed(0)
-    conv = TemporalConv3d(in_channels=5, out_channels=7, temporal_kernel=temporal_kernel,
-                          temporal_stride=stride).to(memory_format=torch.channels_last_3d)
-    bias = torch.randn(7, requires_grad=True)  # as when a frozen BatchNorm is folded in
-    x = torch.randn(3, 5, frames, 4, 3).contiguous(
-        memory_format=torch.channels_last_3d).requires_grad_()
-    out = conv._conv_forward(x, conv.weight, bias)
-    assert type(out.grad_fn).__name__ == '_TapwiseWeightGradConvBackward'
-    grad = torch.randn_like(out)
-    out.backward(grad)
-    leaves = [t.detach().double().requires_grad_() for t in (x, conv.weight, bias)]
-    expected = nn.functional.conv3d(*leaves, (stride, 1, 1), (temporal_kernel // 2, 0, 0))
-    expected.backward(grad.double())
-    assert_close(out.double(), expected, tol=1e-6)
-    for actual, reference in zip((x.grad, conv.weight.grad, bias.grad), leaves):
-        assert_close(actual.double(), reference.grad, tol=1e-6)
-
-
-def test_tapwise_weight_grad_only_where_oneDNN_float32_is_slower():
-    conv = TemporalConv3d(in_channels=4, out_channels=6, temporal_kernel=3).to(
+    make, backward = TRAINING_FAST_PATHS[path]
+    conv = make(in_channels=5, out_channels=7, **options).to(
         memory_format=torch.channels_last_3d)
-    x = torch.randn(2, 4, 4, 3, 3)
-    channels_last = x.contiguous(memory_format=torch.channels_last_3d)
-
-    def backward_kind(x):
-        return type(conv(x).grad_fn).__name__
-
-    assert backward_kind(channels_last) == '_TapwiseWeightGradConvBackward'
-    assert backward_kind(x) == 'ConvolutionBackward0'  # contiguous: no free NDHWC views
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        assert backward_kind(channels_last) == 'ConvolutionBackward0'
-    with torch.no_grad():
-        assert conv(channels_last).grad_fn is None
-
-
-@pytest.mark.parametrize('frames, stride', [(4, 1), (3, 2)])
-def test_framewise_spatial_conv_equals_conv3d(frames, stride):
-    torch.manual_seed(0)
-    conv = SpatialConv3d(in_channels=5, out_channels=7, spatial_kernel=3,
-                         spatial_stride=stride).to(memory_format=torch.channels_last_3d)
     bias = torch.randn(7, requires_grad=True)  # as when a frozen BatchNorm is folded in
-    x = torch.randn(2, 5, frames, 9, 8).contiguous(
+    x = torch.randn(3, 5, frames, 9, 8).contiguous(
         memory_format=torch.channels_last_3d).requires_grad_()
     out = conv._conv_forward(x, conv.weight, bias)
-    assert type(out.grad_fn).__name__ == 'PermuteBackward0'  # the 2D conv's NDHWC view
+    assert type(out.grad_fn).__name__ == backward
     assert out.is_contiguous(memory_format=torch.channels_last_3d)
     grad = torch.randn_like(out)
     out.backward(grad)
     leaves = [t.detach().double().requires_grad_() for t in (x, conv.weight, bias)]
-    expected = nn.functional.conv3d(*leaves, (1, stride, stride), (0, 1, 1))
+    expected = nn.functional.conv3d(*leaves, conv.stride, conv.padding)
     expected.backward(grad.double())
     assert_close(out.double(), expected, tol=1e-6)
     for actual, reference in zip((x.grad, conv.weight.grad, bias.grad), leaves):
         assert_close(actual.double(), reference.grad, tol=1e-6)
 
 
-def test_framewise_spatial_conv_only_in_cpu_float32_training_on_ndhwc():
-    conv = SpatialConv3d(in_channels=4, out_channels=6, spatial_kernel=3).to(
-        memory_format=torch.channels_last_3d)
+@pytest.mark.parametrize('path', sorted(TRAINING_FAST_PATHS))
+def test_training_fast_paths_only_in_cpu_float32_training_on_ndhwc(path):
+    make, backward = TRAINING_FAST_PATHS[path]
+    conv = make(in_channels=4, out_channels=6).to(memory_format=torch.channels_last_3d)
     x = torch.randn(2, 4, 4, 5, 5)
     channels_last = x.contiguous(memory_format=torch.channels_last_3d)
 
     def backward_kind(x):
         return type(conv(x).grad_fn).__name__
 
-    assert backward_kind(channels_last) == 'PermuteBackward0'
-    assert backward_kind(x) == 'ConvolutionBackward0'  # contiguous: no free NHWC frames
-    with torch.autocast('cpu', dtype=torch.bfloat16):
+    assert backward_kind(channels_last) == backward
+    assert backward_kind(x) == 'ConvolutionBackward0'  # contiguous: no free NDHWC views
+    with torch.autocast('cpu', dtype=torch.bfloat16):  # float32 only
         assert backward_kind(channels_last) == 'ConvolutionBackward0'
     with torch.no_grad():
         assert conv(channels_last).grad_fn is None

@@ -497,6 +497,19 @@ def _init_loading_worker(worker_id: int) -> None:
     os.dup2(devnull, 2)
 
 
+def _dead_workers(items, wait_s: float = 5.0) -> Dict[int, int]:
+    """Exit codes of the loader's dead worker processes (private to torch, hence looked up
+    with care), by worker index; waits up to ``wait_s`` for a crashing one to be reaped."""
+    workers = getattr(items, '_workers', [])
+    deadline = time.monotonic() + wait_s
+    while True:
+        died = {index: process.exitcode for index, process in enumerate(workers)
+                if process.exitcode}
+        if died or time.monotonic() > deadline:
+            return died
+        time.sleep(0.05)
+
+
 class _WorkerCrash(Exception):
     """A loading worker died (a decoder crashed in native code)."""
 
@@ -599,13 +612,12 @@ class _Run:
                     self._write(item)
                 else:
                     self._fail(item.job, item.error)
-        except RuntimeError as exc:
-            if not str(exc).startswith('DataLoader worker'):
+        except (RuntimeError, ConnectionError, EOFError) as exc:
+            # torch reports a dead worker as a RuntimeError; one that died while the main
+            # process fetched a batch it had shared breaks that connection instead.
+            if isinstance(exc, RuntimeError) and not str(exc).startswith('DataLoader worker'):
                 raise
-            # The loader's worker processes (private to torch, hence looked up with care):
-            # the exit codes tell which died and how.
-            died = {index: process.exitcode for index, process in
-                    enumerate(getattr(items, '_workers', [])) if process.exitcode}
+            died = _dead_workers(items)
             suspects = [current[index] for index in (died or range(workers))]
             reason = (crash_reason(next(iter(died.values()))) if died
                       else f'the decoding process died ({exc})')

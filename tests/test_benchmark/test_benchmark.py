@@ -128,9 +128,13 @@ def test_compiled_rows_run_compiled_network_after_network(monkeypatch):
         base_channels=4, num_classes=5, threads=1, plain=False, compile=True, peers=(),
         warmup=1, iters=1, test_clips=0, pipeline=False, use_side=False)
     torch._dynamo.reset()
-    with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=True):
-        result = benchmark.run_benchmark(settings, progress=False)
-    torch._dynamo.reset()
+    threads = torch.get_num_threads()  # the run sets its own, process-wide
+    try:
+        with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=True):
+            result = benchmark.run_benchmark(settings, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+        torch._dynamo.reset()
     for network in settings.networks:
         rows = {row['model']: row for row in result['rows'] if row['network'] == network}
         assert rows['ours compiled']['compiled'] and not rows['ours']['compiled']

@@ -25,7 +25,6 @@ no Python calls.
 """
 import contextlib
 import copy
-import hashlib
 import importlib
 import json
 import logging
@@ -42,6 +41,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from ..models import CollapsingConv3d, SpatioTemporalResNet, fast_paths
+from ..weights.convert import file_sha256
 from .clip_pipeline import LOADING_STEPS, _step_type, config_test_pipeline
 
 FORMATS = ('onnx', 'torchscript')
@@ -512,14 +512,6 @@ def verify_export(result: 'ExportResult',
 # --------------------------------------------------------------------------- export
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as file:
-        for block in iter(lambda: file.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def describe_export(cfg: Config, recognizer: nn.Module, spec: InputSpec, fmt: str,
                     opset: Optional[int], softmax: bool, config_name: str,
                     checkpoint: Optional[str]) -> dict:
@@ -550,7 +542,7 @@ def describe_export(cfg: Config, recognizer: nn.Module, spec: InputSpec, fmt: st
                                  if _step_type(step) not in LOADING_STEPS])
         if pipeline else None,
         model=dict(config=config_name, checkpoint=checkpoint,
-                   checkpoint_sha256=_sha256(checkpoint) if checkpoint else None,
+                   checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
                    backbone=type(recognizer.backbone).__name__,
                    depth=recognizer.backbone.depth))
 

@@ -285,7 +285,8 @@ def convert_state_dict(tensors: Mapping[str, torch.Tensor], source: str,
     return state, meta
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (checkpoints are large)."""
     digest = hashlib.sha256()
     with open(path, 'rb') as file:
         for chunk in iter(lambda: file.read(1 << 20), b''):
@@ -308,7 +309,7 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
 
     source_ = get_source(source)
     state, meta = convert_state_dict(source_.read(src), source, arch, name=src)
-    meta.update(source_file=os.path.basename(src), source_sha256=_sha256(src),
+    meta.update(source_file=os.path.basename(src), source_sha256=file_sha256(src),
                 converter=f'r21d_plugin {r21d_plugin.__version__}')
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=meta), dst)

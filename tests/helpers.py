@@ -6,7 +6,10 @@
 * Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``); a paper network
   at width 4 in the project's recognizer, and a random checkpoint for it (export tests).
 * Tools: run a real tool as a subprocess (``run_tool``); the text of its common messages.
+* The zoo's publishers: a loopback HTTP server (``WeightsServer``) and a metafile whose
+  models it serves (``zoo_metafile``).
 """
+import hashlib
 import inspect
 import io
 import os
@@ -25,6 +28,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
+import yaml
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -561,3 +565,27 @@ class WeightsServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+#: The metafile's entries the zoo tests serve, by the format their publisher's file has.
+ZOO_MODELS = {'torchvision': 'mc3_r18_torchvision_16x1x10_kinetics400-rgb',
+              'caffe2': 'mc3_r18_vmz_8x1x10_kinetics400-rgb'}
+
+
+def zoo_metafile(path, base_url: str, files: dict, names: dict = ZOO_MODELS) -> str:
+    """The packaged metafile's entries of ``names`` (``{format: name}``), their weights at
+    ``base_url`` (``files``: ``{format: (file name, bytes)}``); a digest prefix where the
+    real entry has one (the file's own), ``unknown`` where it has none."""
+    with open(f'{CONFIG_DIR}/metafile.yml') as file:
+        models = {model['Name']: model for model in yaml.safe_load(file)['Models']}
+    entries = []
+    for kind, name in names.items():
+        entry, (file_name, data) = models[name], files[kind]
+        source = entry['Converted From']
+        if source['SHA256 Prefix'] != 'unknown':
+            source['SHA256 Prefix'] = hashlib.sha256(data).hexdigest()[:8]
+        source.update(Weights=f'{base_url}/{kind}/{file_name}', File=file_name)
+        entries.append(entry)
+    with open(path, 'w') as file:
+        yaml.safe_dump({'Models': entries}, file)
+    return str(path)

@@ -7,20 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-import yaml
-from helpers import (CONFIG_DIR, WeightsServer, ig65m_r2plus1d_34, torchvision_blobs,
-                     torchvision_model, write_python2_pickle)
+from helpers import (ZOO_MODELS, WeightsServer, ig65m_r2plus1d_34, torchvision_blobs,
+                     torchvision_model, write_python2_pickle, zoo_metafile)
 
 
 @pytest.fixture(scope='session')
 def ig65m_8f():
     """ig65m-pytorch's R(2+1)D-34 with the 8-frame IG-65M head (487 classes)."""
     return ig65m_r2plus1d_34(num_classes=487)
-
-
-#: The metafile's entries the zoo tests serve, by the format their publisher's file has.
-ZOO_MODELS = {'torchvision': 'mc3_r18_torchvision_16x1x10_kinetics400-rgb',
-              'caffe2': 'mc3_r18_vmz_8x1x10_kinetics400-rgb'}
 
 
 @pytest.fixture(scope='session')
@@ -40,25 +34,6 @@ def publisher_files(tmp_path_factory):
     prefix = hashlib.sha256(state).hexdigest()[:8]
     return {'torchvision': (f'mc3_18-{prefix}.pth', state),
             'caffe2': ('mc3_d18_l8.pkl', pickle_path.read_bytes())}
-
-
-def zoo_metafile(path, base_url: str, files: dict) -> str:
-    """The packaged metafile's entries of ``ZOO_MODELS``, their weights at ``base_url``
-    (``files``: ``{format: (file name, bytes)}``); a digest prefix where the real entry has
-    one (the file's own), ``unknown`` where it has none."""
-    with open(f'{CONFIG_DIR}/metafile.yml') as file:
-        models = {model['Name']: model for model in yaml.safe_load(file)['Models']}
-    entries = []
-    for kind, name in ZOO_MODELS.items():
-        entry, (file_name, data) = models[name], files[kind]
-        source = entry['Converted From']
-        if source['SHA256 Prefix'] != 'unknown':
-            source['SHA256 Prefix'] = hashlib.sha256(data).hexdigest()[:8]
-        source.update(Weights=f'{base_url}/{kind}/{file_name}', File=file_name)
-        entries.append(entry)
-    with open(path, 'w') as file:
-        yaml.safe_dump({'Models': entries}, file)
-    return str(path)
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
 """The zoo: published weights by name, fetched from a loopback publisher (never the real
 ones), verified, converted and cached; the metafile read as shipped."""
 import hashlib
+import io
 import json
 import os
 import shutil
 
 import pytest
 import torch
-from helpers import WeightsServer, free_port
+from helpers import WeightsServer, free_port, zoo_metafile
 
 import r21d_plugin
-from r21d_plugin.weights import convert_checkpoint
+from r21d_plugin.weights import convert_checkpoint, convert_state_dict
 from r21d_plugin.zoo import (DigestMismatchError, UnknownModelError, WeightsUnavailableError,
                              get_checkpoint, is_cached, list_models, model_info)
 from r21d_plugin.zoo import download as download_module
@@ -93,6 +94,25 @@ def test_fetched_once_converted_exactly_and_recorded(zoo, tmp_path):
     zoo.server.files.clear()
     assert is_cached(name) and get_checkpoint(name) == path
     assert zoo.server.requests == {zoo.paths['torchvision']: 1}
+
+
+def test_ig65m_pytorchs_r2plus1d_34(ig65m_8f, tmp_path, monkeypatch):
+    name = 'r2plus1d_r34_vmz_8x1x10_ig65m-rgb'
+    buffer = io.BytesIO()
+    torch.save(ig65m_8f.state_dict(), buffer)
+    data = buffer.getvalue()
+    file_name = f'r2plus1d_34_clip8_ig65m_from_scratch-{hashlib.sha256(data).hexdigest()[:8]}.pth'
+    with WeightsServer({f'/vmz-pt/{file_name}': data}) as server:
+        monkeypatch.setenv('R21D_METAFILE', zoo_metafile(
+            tmp_path / 'metafile.yml', server.url, {'vmz-pt': (file_name, data)},
+            {'vmz-pt': name}))
+        monkeypatch.setenv('R21D_HOME', str(tmp_path / 'cache'))
+        path = get_checkpoint(name)
+    expected, meta = convert_state_dict(ig65m_8f.state_dict(), 'vmz-pt', 'r2plus1d_34')
+    converted = torch.load(path, weights_only=True)
+    assert converted['meta']['backbone'] == meta['backbone'] and meta['num_classes'] == 487
+    assert all(torch.equal(converted['state_dict'][key], value)
+               for key, value in expected.items())
 
 
 def _write(path, data: bytes):

@@ -11,4 +11,4 @@ from .cache import (DigestMismatchError, WeightsUnavailableError, cache_root,  #
                     checkpoint_path, download_path, get_checkpoint, is_cached)
 from .models import (ModelInfo, UnknownModelError, ZooError, is_model,  # noqa: F401
                      list_models, model_info)
-from .scheme import SCHEME, is_zoo_url, local_checkpoint  # noqa: F401
+from .scheme import SCHEME, is_zoo_url, local_checkpoint, resolve  # noqa: F401

@@ -8,7 +8,8 @@ verified, converted and cached on first use (``docs/weights.md``)::
 Importing it registers the ``r21d://NAME`` checkpoint scheme with mmengine.
 """
 from .cache import (DigestMismatchError, WeightsUnavailableError, cache_root,  # noqa: F401
-                    checkpoint_path, download_path, get_checkpoint, is_cached)
+                    checkpoint_path, download_path, get_checkpoint, is_cached,
+                    record_path)
 from .models import (ModelInfo, UnknownModelError, ZooError, is_model,  # noqa: F401
                      list_models, model_info)
 from .scheme import SCHEME, is_zoo_url, local_checkpoint, resolve  # noqa: F401

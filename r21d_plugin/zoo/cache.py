@@ -57,6 +57,11 @@ def checkpoint_path(name: str) -> str:
     return osp.join(cache_root(), 'checkpoints', f'{name}.pth')
 
 
+def record_path(name: str) -> str:
+    """The JSON record beside model ``name``'s converted checkpoint (written last)."""
+    return osp.join(cache_root(), 'checkpoints', f'{name}.json')
+
+
 def download_path(info: ModelInfo) -> str:
     """Where the publisher's file of a model is (or will be) kept; a file put there by hand
     is used without any network access."""
@@ -101,7 +106,7 @@ def _digest_fits(info: ModelInfo, digest: str) -> bool:
 def is_cached(name: str) -> bool:
     """Whether model ``name``'s converted checkpoint is in the cache (no network needed)."""
     info = model_info(name)
-    record = _record(checkpoint_path(name)[:-len('.pth')] + '.json')
+    record = _record(record_path(name))
     return (record is not None and osp.isfile(checkpoint_path(name))
             and record.get('file') == info.file
             and _digest_fits(info, str(record.get('sha256', ''))))
@@ -203,7 +208,7 @@ def _convert(info: ModelInfo, src: str) -> str:
     record = dict(name=info.name, config=info.config, url=info.url, file=info.file,
                   sha256=meta['source_sha256'], convert=' '.join(info.convert_args),
                   plugin_version=r21d_plugin.__version__)
-    _write_atomically(dst[:-len('.pth')] + '.json', json.dumps(record, indent=2) + '\n')
+    _write_atomically(record_path(info.name), json.dumps(record, indent=2) + '\n')
     print(f'{info.name}: converted {info.file} -> {dst}', file=sys.stderr)
     return dst
 

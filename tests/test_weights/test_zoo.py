@@ -13,7 +13,7 @@ from helpers import WeightsServer, free_port, zoo_metafile
 import r21d_plugin
 from r21d_plugin.weights import convert_checkpoint, convert_state_dict
 from r21d_plugin.zoo import (DigestMismatchError, UnknownModelError, WeightsUnavailableError,
-                             get_checkpoint, is_cached, list_models, model_info)
+                             get_checkpoint, is_cached, list_models, model_info, record_path)
 from r21d_plugin.zoo import download as download_module
 
 
@@ -203,7 +203,7 @@ def test_a_mirror_is_used_instead_of_the_publisher(zoo, monkeypatch, tmp_path):
         monkeypatch.setenv('R21D_WEIGHTS_MIRROR', f'{mirror.url}/weights/')
         path = get_checkpoint(name)
         assert mirror.requests == {f'/weights/{file_name}': 1}
-    assert json.loads(open(path[:-4] + '.json').read())['url'] == model_info(name).url
+    assert json.loads(open(record_path(name)).read())['url'] == model_info(name).url
     # A folder on a shared file system works the same (file://).
     folder = tmp_path / 'mirror'
     folder.mkdir()

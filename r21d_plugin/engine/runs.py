@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from ..configs import resolve_config
 from ..zoo import resolve
 from .launch import launched
-from .preflight import CheckpointNotFoundError, check_run_inputs, require_checkpoint
+from .preflight import check_run_inputs, require_checkpoint
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -103,11 +103,7 @@ def make_test_config(config: str,
             per-clip scores included (``clip_scores``), for
             ``tools/analysis/accuracy_vs_clips.py``.
     """
-    config, checkpoint = resolve(config, checkpoint)
-    if checkpoint is None:
-        raise CheckpointNotFoundError(
-            f'no checkpoint to test: give one after the config, or name a published model '
-            f'instead of {config} (r21d-list-models)')
+    config, checkpoint = resolve(config, checkpoint, need_checkpoint=True)
     cfg = _load(config, cfg_options, launcher, work_dir)
     require_checkpoint(checkpoint, 'test')
     cfg.load_from = checkpoint

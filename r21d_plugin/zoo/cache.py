@@ -20,11 +20,11 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 import urllib.parse
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
+from ..engine.checkpoint import atomic_write
 from ..weights.convert import convert_checkpoint, file_sha256
 from .download import DownloadError, download
 from .models import ModelInfo, ZooError, model_info
@@ -74,21 +74,6 @@ def source_url(info: ModelInfo) -> str:
     if not mirror:
         return info.url
     return f"{mirror.rstrip('/')}/{urllib.parse.quote(info.file)}"
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
-    fd, temporary = tempfile.mkstemp(dir=osp.dirname(path), prefix=f'.{osp.basename(path)}.')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if osp.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def _record(path: str) -> Optional[dict]:
@@ -148,7 +133,7 @@ def _verify(info: ModelInfo, path: str, origin: str) -> str:
         with open(record, encoding='utf-8') as file:
             recorded = file.read().split()[0]
     except (OSError, IndexError):
-        _write_atomically(record, f'{digest}  {info.file}\n')
+        atomic_write(record, f'{digest}  {info.file}\n'.encode())
         print(f'{info.file}: SHA-256 {digest} (the publisher gives none; recorded in '
               f'{record}, later files must match it)', file=sys.stderr)
         return digest
@@ -187,28 +172,16 @@ def _fetch(info: ModelInfo, progress: bool) -> str:
 
 
 def _convert(info: ModelInfo, src: str) -> str:
-    """Convert ``src`` into ``checkpoints/<name>.pth`` and its JSON record, each renamed
-    into place only when complete (the record last: it marks the checkpoint complete)."""
+    """Convert ``src`` into ``checkpoints/<name>.pth``, then write its JSON record (each
+    written atomically; the record last, as it marks the checkpoint complete)."""
     import r21d_plugin
 
     dst = checkpoint_path(info.name)
-    os.makedirs(osp.dirname(dst), exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=osp.dirname(dst), prefix=f'.{info.name}.',
-                                     suffix='.pth')
-    os.close(fd)
-    try:
-        meta = convert_checkpoint(src, temporary, info.source, info.arch)
-        with open(temporary, 'rb') as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, dst)
-    except BaseException:
-        if osp.exists(temporary):
-            os.remove(temporary)
-        raise
+    meta = convert_checkpoint(src, dst, info.source, info.arch)
     record = dict(name=info.name, config=info.config, url=info.url, file=info.file,
                   sha256=meta['source_sha256'], convert=' '.join(info.convert_args),
                   plugin_version=r21d_plugin.__version__)
-    _write_atomically(record_path(info.name), json.dumps(record, indent=2) + '\n')
+    atomic_write(record_path(info.name), (json.dumps(record, indent=2) + '\n').encode())
     print(f'{info.name}: converted {info.file} -> {dst}', file=sys.stderr)
     return dst
 

@@ -24,6 +24,7 @@ from mmengine.runner import CheckpointLoader
 
 from ..configs import ConfigNotFoundError, resolve_config
 from ..engine.checkpoint_loading import load_checkpoint_file
+from ..engine.preflight import CheckpointNotFoundError
 from .cache import get_checkpoint
 from .models import UnknownModelError, is_model, list_models, model_info
 
@@ -41,7 +42,8 @@ def local_checkpoint(checkpoint: str) -> str:
     return get_checkpoint(checkpoint[len(SCHEME):]) if is_zoo_url(checkpoint) else checkpoint
 
 
-def resolve(config: str, checkpoint: Optional[str] = None) -> Tuple[str, Optional[str]]:
+def resolve(config: str, checkpoint: Optional[str] = None,
+            need_checkpoint: bool = False) -> Tuple[str, Optional[str]]:
     """The config file and the local checkpoint that ``config`` and ``checkpoint`` stand for.
 
     A published model's name (``r21d-list-models``) stands for its config and, when no
@@ -49,17 +51,22 @@ def resolve(config: str, checkpoint: Optional[str] = None) -> Tuple[str, Optiona
     cache first if needed). A ``r21d://NAME`` checkpoint is the cached file of that model.
     Any other config is a path or a config name (``r21d_plugin.configs``).
 
+    Args:
+        need_checkpoint (bool): a tool that runs trained weights: a config given without a
+            checkpoint is refused. Default: False (the checkpoint stays None).
+
     Raises:
         ConfigNotFoundError: ``config`` is no file and no config name (close config names
             are suggested).
         UnknownModelError: neither, but close to a published model's name (which is named).
+        CheckpointNotFoundError: ``need_checkpoint``, and a config without a checkpoint.
         ZooError: the weights cannot be fetched or verified (``zoo.cache``).
     """
     checkpoint = local_checkpoint(checkpoint) if checkpoint else checkpoint
     if is_model(config):
         return model_info(config).config, checkpoint or get_checkpoint(config)
     try:
-        return resolve_config(config), checkpoint
+        path = resolve_config(config)
     except ConfigNotFoundError as error:
         close = difflib.get_close_matches(config, list_models(), n=3, cutoff=0.8)
         if not close:
@@ -68,6 +75,11 @@ def resolve(config: str, checkpoint: Optional[str] = None) -> Tuple[str, Optiona
         joiner = (', or the published model ' if message.endswith('?')
                   else '; did you mean the published model ')
         raise UnknownModelError(f'{message.rstrip("?")}{joiner}{" or ".join(close)}?') from None
+    if need_checkpoint and checkpoint is None:
+        raise CheckpointNotFoundError(
+            f'no checkpoint for config {config}: give one after the config, or a published '
+            f"model's name instead of the config (r21d-list-models)")
+    return path, checkpoint
 
 
 def load_from_r21d(filename: str, map_location: Optional[Any] = None) -> Any:

@@ -22,6 +22,7 @@ INSTALL_REQUIRES = [
     'importlib_metadata',  # imported by mmaction2 1.2.0 but not declared by it
     'setuptools<82',  # mmengine 0.10.7 needs pkg_resources for `mmaction::` bases
     'tqdm',
+    'pyyaml',  # the published models' metafile (r21d_plugin.zoo)
     'matplotlib',
     'tensorboard',
 ]
@@ -72,6 +73,7 @@ setup(
         'r21d-export = r21d_plugin.cli.export:main',
         'r21d-infer = r21d_plugin.cli.infer:main',
         'r21d-extract-features = r21d_plugin.cli.extract_features:main',
+        'r21d-list-models = r21d_plugin.cli.list_models:main',
     ]},
     install_requires=INSTALL_REQUIRES,
     extras_require={

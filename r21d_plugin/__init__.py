@@ -8,7 +8,7 @@ from . import compat
 
 compat.apply()
 
-from . import data, engine, evaluation, models, weights  # noqa: E402,F401
+from . import data, engine, evaluation, models, weights, zoo  # noqa: E402,F401
 from .models import PAPER_NAMES, paper_backbone  # noqa: E402
 
 __version__ = '0.1.0'

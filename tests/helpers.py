@@ -6,7 +6,10 @@
 * Configs: the demo config shrunk to tiny sizes (``shrink_demo_config``); a paper network
   at width 4 in the project's recognizer, and a random checkpoint for it (export tests).
 * Tools: run a real tool as a subprocess (``run_tool``); the text of its common messages.
+* The zoo's publishers: a loopback HTTP server (``WeightsServer``) and a metafile whose
+  models it serves (``zoo_metafile``).
 """
+import hashlib
 import inspect
 import io
 import os
@@ -25,6 +28,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
+import yaml
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -345,6 +349,61 @@ def write_python2_pickle(obj: object, path: str) -> None:
         file.write(data)
 
 
+# VMZ's Caffe2 blob names (its builders' naming rules, r3d_model.py / video_model.py).
+
+#: Index of each stage's first block in VMZ's block counter (comp_<i>).
+FIRST_BLOCKS = {18: (0, 2, 4, 6), 34: (0, 3, 7, 13)}
+BN_SUFFIXES = {'weight': 's', 'bias': 'b', 'running_mean': 'rm', 'running_var': 'riv'}
+
+#: torchvision / ig65m-pytorch module names -> VMZ blob prefixes (as ig65m-pytorch's
+#: convert.py pairs them); the stem names depend on whether it is (2+1)D.
+_TV_BLOCK = r'layer(?P<stage>\d)\.(?P<block>\d+)\.conv(?P<j>\d)'
+TORCHVISION_NAMES = [
+    (_TV_BLOCK + r'\.0\.0', 'comp_{i}_conv_{j}_middle'),
+    (_TV_BLOCK + r'\.0\.1', 'comp_{i}_spatbn_{j}_middle'),
+    (_TV_BLOCK + r'\.0(\.3)?', 'comp_{i}_conv_{j}'),
+    (_TV_BLOCK + r'\.1', 'comp_{i}_spatbn_{j}'),
+    (r'layer(?P<stage>\d)\.(?P<block>0)\.downsample\.0', 'shortcut_projection_{i}'),
+    (r'layer(?P<stage>\d)\.(?P<block>0)\.downsample\.1', 'shortcut_projection_{i}_spatbn'),
+    (r'fc', 'last_out_L{n}'),
+]
+TORCHVISION_STEM = {
+    True: {'stem.0': 'conv1_middle', 'stem.1': 'conv1_middle_spatbn_relu', 'stem.3': 'conv1',
+           'stem.4': 'conv1_spatbn_relu'},
+    False: {'stem.0': 'conv1', 'stem.1': 'conv1_spatbn_relu'},
+}
+
+
+def to_blobs(state: dict, rules: list, depth: int, num_classes: int) -> dict:
+    """A state dict in VMZ's Caffe2 naming (float32 numpy arrays, no batch counters)."""
+    blobs = {}
+    for key, tensor in state.items():
+        module, param = key.rsplit('.', 1)
+        if param == 'num_batches_tracked':
+            continue
+        for pattern, blob in rules:
+            match = re.fullmatch(pattern, module)
+            if match:
+                break
+        else:
+            raise KeyError(key)
+        fields = match.groupdict()
+        if 'stage' in fields:
+            fields['i'] = FIRST_BLOCKS[depth][int(fields['stage']) - 1] + int(fields['block'])
+        name = blob.format(n=num_classes, **fields)
+        is_norm = 'spatbn' in name
+        suffix = BN_SUFFIXES[param] if is_norm else {'weight': 'w', 'bias': 'b'}[param]
+        blobs[f'{name}_{suffix}'] = tensor.detach().numpy().astype(np.float32)
+    return blobs
+
+
+def torchvision_blobs(model: torch.nn.Module, depth: int) -> dict:
+    state = model.state_dict()
+    stem = TORCHVISION_STEM['stem.3.weight' in state]
+    rules = [(re.escape(ours), theirs) for ours, theirs in stem.items()] + TORCHVISION_NAMES
+    return to_blobs(state, rules, depth, model.fc.out_features)
+
+
 # --------------------------------------------------------------------------- configs
 
 
@@ -427,3 +486,106 @@ def sports1m_not_prepared(cwd: Path) -> str:
             '--labels ... --video-dir data/sports1m/videos --out-dir data/sports1m '
             '(docs/reproduction.md, '
             '"Data preparation").')
+
+
+class WeightsServer:
+    """A loopback HTTP server (127.0.0.1, a thread) serving files as a publisher would, for
+    the zoo's tests: no test contacts a real publisher.
+
+    ``files`` maps URL paths (``/models/x.pth``) to bytes. It answers ``Range`` requests
+    with 206 (unless ``honour_range`` is False: then always the whole file, with 200),
+    counts the GET requests of each path (``requests``) and keeps their Range headers
+    (``ranges``). ``drop_after[path] = n`` makes the next request of ``path`` send n bytes of
+    its body and close the connection; ``fail_next[path] = [503, ...]`` makes the next
+    requests answer those statuses.
+    """
+
+    def __init__(self, files: dict, honour_range: bool = True):
+        import http.server
+        import threading
+
+        self.files, self.honour_range = dict(files), honour_range
+        self.requests, self.ranges = {}, {}
+        self.drop_after, self.fail_next = {}, {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with server.lock:
+                    server.requests[self.path] = server.requests.get(self.path, 0) + 1
+                    server.ranges.setdefault(self.path, []).append(self.headers.get('Range'))
+                    failures = server.fail_next.get(self.path) or []
+                    status = failures.pop(0) if failures else None
+                    drop = server.drop_after.pop(self.path, None)
+                if status is not None:
+                    self.send_error(status)
+                    return
+                if self.path not in server.files:
+                    self.send_error(404)
+                    return
+                data = server.files[self.path]
+                start = 0
+                match = re.fullmatch(r'bytes=(\d+)-', self.headers.get('Range') or '')
+                if match and server.honour_range:
+                    start = int(match[1])
+                    if start >= len(data):
+                        self.send_error(416)
+                        return
+                    self.send_response(206)
+                    self.send_header('Content-Range',
+                                     f'bytes {start}-{len(data) - 1}/{len(data)}')
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body if drop is None else body[:drop])
+                if drop is not None:
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.httpd.server_address[1]}'
+
+    def __enter__(self) -> 'WeightsServer':
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+#: The metafile's entries the zoo tests serve, by the format their publisher's file has.
+ZOO_MODELS = {'torchvision': 'mc3_r18_torchvision_16x1x10_kinetics400-rgb',
+              'caffe2': 'mc3_r18_vmz_8x1x10_kinetics400-rgb'}
+
+
+def zoo_metafile(path, base_url: str, files: dict, names: dict = ZOO_MODELS) -> str:
+    """The packaged metafile's entries of ``names`` (``{format: name}``), their weights at
+    ``base_url`` (``files``: ``{format: (file name, bytes)}``); a digest prefix where the
+    real entry has one (the file's own), ``unknown`` where it has none."""
+    with open(f'{CONFIG_DIR}/metafile.yml') as file:
+        models = {model['Name']: model for model in yaml.safe_load(file)['Models']}
+    entries = []
+    for kind, name in names.items():
+        entry, (file_name, data) = models[name], files[kind]
+        source = entry['Converted From']
+        if source['SHA256 Prefix'] != 'unknown':
+            source['SHA256 Prefix'] = hashlib.sha256(data).hexdigest()[:8]
+        source.update(Weights=f'{base_url}/{kind}/{file_name}', File=file_name)
+        entries.append(entry)
+    with open(path, 'w') as file:
+        yaml.safe_dump({'Models': entries}, file)
+    return str(path)

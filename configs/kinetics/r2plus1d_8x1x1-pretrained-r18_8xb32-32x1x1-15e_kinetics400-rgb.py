@@ -13,4 +13,4 @@ clip_len = 32
 model = dict(
     backbone=dict(clip_len=clip_len),
     cls_head=dict(num_classes=_base_.num_classes))
-load_from = 'work_dirs/r2plus1d_r18_8xb32-8x1x1-45e_kinetics400-rgb/epoch_45.pth'
+load_from = 'r21d://r2plus1d_r18_vmz_8x1x10_kinetics400-rgb'  # VMZ's published model

@@ -12,4 +12,4 @@ from r21d_plugin.data.pipelines import data_settings
 model = dict(
     backbone=dict(clip_len=_base_.clip_len),
     cls_head=dict(num_classes=_base_.num_classes))
-load_from = 'work_dirs/r2plus1d_r34_8xb32-32x1x1-45e_kinetics400-rgb/epoch_45.pth'
+load_from = 'r21d://r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'  # VMZ's published model

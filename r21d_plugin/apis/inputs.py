@@ -3,10 +3,16 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from ..data.annotations import find_videos, read_video_list
+from ..data.annotations import VIDEO_EXTENSIONS, find_videos, read_video_list
 
 #: Inputs read as MMAction2 ``VideoDataset`` annotation files.
 ANNOTATION_EXTENSIONS = ('.txt', )
+
+
+def is_video_input(item: str) -> bool:
+    """Whether a command-line argument names videos as ``collect_videos`` reads them: a
+    folder, an annotation file or a video file (by extension)."""
+    return osp.isdir(item) or item.lower().endswith(ANNOTATION_EXTENSIONS + VIDEO_EXTENSIONS)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The one way the use side loads a network: ``load_config``, ``load_model``, ``load_recognizer``.
 
 ``load_config`` takes a config by name (``r2plus1d34_sports1m``, via ``r21d_plugin.configs``)
-or by path. ``load_model`` builds its recognizer and loads a checkpoint into it after
+or by path. ``load_model`` and ``load_recognizer`` also take a published model's name
+(``r21d-list-models``): its config, with its published weights unless a checkpoint is given
+(``r21d_plugin.zoo``: fetched, verified and converted into the cache on first use). ``load_model`` builds its recognizer and loads a checkpoint into it after
 ``engine.checkpoint_loading.check_checkpoint_fits`` (a checkpoint for other input channels,
 classes or layers is refused, naming both files): inference, feature extraction and export
 all load through it. ``load_recognizer`` makes that model ready for videos
@@ -10,7 +12,7 @@ all load through it. ``load_recognizer`` makes that model ready for videos
 import copy
 import logging
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -21,6 +23,7 @@ from mmengine.registry import init_default_scope
 from ..configs import resolve_config
 from ..engine.checkpoint_loading import load_checked
 from ..label_maps import LabelMapError, load_label_map
+from ..zoo import local_checkpoint, resolve
 from .clip_pipeline import ClipPipeline, _step_type, config_test_pipeline
 
 #: What the loaders take as a config: a name, a path or a loaded ``Config``.
@@ -55,6 +58,16 @@ def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Confi
     return cfg
 
 
+def resolve_model(config: ConfigLike,
+                  checkpoint: Optional[str] = None) -> Tuple[ConfigLike, Optional[str]]:
+    """``config`` and ``checkpoint`` with a published model's name resolved to its config and
+    (without a checkpoint) its cached weights, and ``r21d://NAME`` to a local file
+    (``zoo.resolve``); other configs as they are."""
+    if isinstance(config, Config):
+        return config, local_checkpoint(checkpoint) if checkpoint else checkpoint
+    return resolve(os.fspath(config), checkpoint)
+
+
 def build_model(cfg: Config, **backbone_overrides) -> nn.Module:
     """The recognizer of ``cfg`` without weights, in eval mode. ``backbone_overrides`` change
     backbone arguments that leave the weights as they are (``memory_format``)."""
@@ -72,10 +85,12 @@ def load_model(config: ConfigLike, checkpoint: Optional[str] = None,
     """A config's recognizer with a checkpoint's weights, in eval mode on ``device``.
 
     Args:
-        config (str | Path | Config): a config name or path, or a loaded config.
-        checkpoint (str, optional): its checkpoint (MMAction2's, or ``r21d-convert-weights``'
-            output), loaded strictly after ``check_checkpoint_fits``. Default: None (the
-            network's initial weights, ``init_weights``: for speed measurements and tests).
+        config (str | Path | Config): a config name or path, a loaded config, or a published
+            model's name.
+        checkpoint (str, optional): its checkpoint (MMAction2's, ``r21d-convert-weights``'
+            output, or ``r21d://NAME``), loaded strictly after ``check_checkpoint_fits``.
+            Default: None (a published model's weights; for a config, the network's initial
+            weights, ``init_weights``: for speed measurements and tests).
         device (str | torch.device): where the model runs. Default: ``'cpu'``.
         cfg_options (dict, optional): overrides merged into the config.
         backbone_overrides: backbone arguments that leave the weights as they are.
@@ -85,7 +100,9 @@ def load_model(config: ConfigLike, checkpoint: Optional[str] = None,
     Raises:
         RecognizerLoadError: the checkpoint is not there.
         CheckpointMismatchError: it does not fit the config.
+        ZooError: a published model's weights cannot be fetched or verified.
     """
+    config, checkpoint = resolve_model(config, checkpoint)
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, **backbone_overrides)
     if checkpoint is None:
@@ -185,9 +202,10 @@ def load_recognizer(config: ConfigLike,
 
     Args:
         config (str | Path | Config): a recognizer config, by name or path (e.g.
-            ``configs/pretrained/*.py``).
-        checkpoint (str, optional): its checkpoint (``load_model``). Default: None
-            (initial weights).
+            ``configs/pretrained/*.py``), or a published model's name
+            (``'r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'``).
+        checkpoint (str, optional): its checkpoint (``load_model``). Default: None (a
+            published model's weights; for a config, initial weights).
         device (str | torch.device): where the model runs. Default: ``'cpu'``.
         label_map (str, optional): a packaged label map's name (``'kinetics400'``,
             ``'sports1m'``) or a file of class names, one per line. Default: the config's
@@ -204,8 +222,10 @@ def load_recognizer(config: ConfigLike,
         RecognizerLoadError: the config cannot run on videos, or the checkpoint is missing.
         CheckpointMismatchError: the checkpoint does not fit the config.
         LabelMapError: the label map is unreadable or its class count is not the model's.
+        ZooError: a published model's weights cannot be fetched or verified.
     """
     name = config_name(config)
+    config, checkpoint = resolve_model(config, checkpoint)
     cfg = load_config(config, cfg_options)
     if cfg.model.type == 'TwoStreamRecognizer':
         raise RecognizerLoadError(
@@ -228,4 +248,4 @@ def load_recognizer(config: ConfigLike,
 
 
 __all__ = ['ConfigLike', 'RecognizerLoadError', 'VideoRecognizer', 'build_model',
-           'config_name', 'load_config', 'load_model', 'load_recognizer']
+           'config_name', 'load_config', 'load_model', 'load_recognizer', 'resolve_model']

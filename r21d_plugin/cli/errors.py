@@ -24,13 +24,14 @@ from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
+from ..zoo import ZooError
 
 #: Set to 1 to see the traceback of a user error (as ``--verbose`` does).
 VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, CheckpointMismatchError)
+               AnnotationError, CheckpointMismatchError, ZooError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

@@ -2,6 +2,7 @@
 
 Examples:
     python tools/extract_features.py CONFIG CHECKPOINT videos/ features/
+    python tools/extract_features.py NAME videos/ features/     # a published model (by name)
     python tools/extract_features.py CONFIG CHECKPOINT train.txt features/ --video-root videos \\
         --layer conv4 --stride 8 --amp bf16
     python tools/extract_features.py RGB_CONFIG RGB_CKPT videos/ features/ \\
@@ -26,6 +27,7 @@ from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED
                                        LAYER_STAGES, FeatureExtractor, OutputInUseError,
                                        extract_features)
 from r21d_plugin.apis.loading import load_recognizer
+from r21d_plugin.zoo import is_model, resolve
 from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
                                        shutdown_distributed)
 from r21d_plugin.weights.convert import file_sha256
@@ -38,7 +40,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('config', help='the (RGB) recognizer config; its test pipeline '
                         'preprocesses the windows')
-    parser.add_argument('checkpoint', help='its checkpoint (loaded strictly)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='its checkpoint (loaded strictly); left out when CONFIG is a '
+                        'published model\'s name (r21d-list-models): its own weights')
     parser.add_argument('src', help='a video file, a folder of videos (searched '
                         'recursively), or a VideoDataset annotation file')
     parser.add_argument('out', help='the output folder')
@@ -61,15 +65,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'stored as float32)')
     parser.add_argument('--flow-config', help='a flow config that computes flow on the fly: '
                         'its features of the same windows follow the RGB ones')
-    parser.add_argument('--flow-checkpoint', help="the flow config's checkpoint")
+    parser.add_argument('--flow-checkpoint', help="the flow config's checkpoint (left out "
+                        "for a published model's name)")
     parser.add_argument('--video-root', help="the folder an annotation file's paths are "
                         "relative to (default: the annotation file's folder)")
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='set by the dist_/slurm_ launch scripts')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
-    if bool(args.flow_config) != bool(args.flow_checkpoint):
-        parser.error('--flow-config and --flow-checkpoint go together')
+    if bool(args.flow_config) != bool(args.flow_checkpoint) and not is_model(args.flow_config):
+        parser.error('--flow-config and --flow-checkpoint go together (or --flow-config is a '
+                     'published model\'s name)')
     for name in ('clip_len', 'stride', 'batch_size'):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be positive')
@@ -91,6 +97,12 @@ def _device(name: str) -> torch.device:
 @cli_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    # Published models' names become their configs and cached checkpoints; the ranks of a
+    # job fetch them once (the cache's lock), before the process group starts.
+    args.config, args.checkpoint = resolve(args.config, args.checkpoint, need_checkpoint=True)
+    if args.flow_config:
+        args.flow_config, args.flow_checkpoint = resolve(args.flow_config, args.flow_checkpoint,
+                                                         need_checkpoint=True)
     if args.launcher != 'none':
         # gloo carries the few small messages between ranks, with GPUs as well.
         init_cpu_process_group(args.launcher, timeout_s=DISTRIBUTED_TIMEOUT_S)

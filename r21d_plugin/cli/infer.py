@@ -1,8 +1,12 @@
-"""Recognize actions in your own videos with a config and a checkpoint.
+"""Recognize actions in your own videos with a config and a checkpoint, or a published model.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
         [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
+    python tools/infer.py NAME INPUT [INPUT ...] [--flow-config FLOW_NAME] [options]
+
+NAME: a published model (``r21d-list-models``): its config, with its weights downloaded,
+verified and converted into the cache on first use (``docs/weights.md``).
 
 INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
 relative to ``--data-prefix`` or the file's folder; their labels give an accuracy). Each
@@ -24,11 +28,12 @@ from tqdm import tqdm
 from .errors import cli_main, tool_parser
 from ..apis.inference import Prediction, Timeline, predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
-from ..apis.inputs import VideoItem, collect_videos
+from ..apis.inputs import VideoItem, collect_videos, is_video_input
 from ..apis.video import Video, VideoReadError
 from ..apis.visualization import plot_timeline, write_labelled_video
 from ..engine.checkpoint_loading import CheckpointMismatchError
 from ..label_maps import LabelMapError
+from ..zoo import is_model, resolve
 
 #: Classes drawn on ``--out-video`` frames.
 DRAWN_CLASSES = 3
@@ -41,9 +46,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
                'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
                'of that name).')
-    parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py)')
-    parser.add_argument('checkpoint', help='its checkpoint (tools/convert_weights.py output '
-                        'for published weights)')
+    parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py), '
+                        'or a published model\'s name (r21d-list-models)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='its checkpoint (training\'s, tools/convert_weights.py\'s, or '
+                        'r21d://NAME); left out for a published model\'s own weights')
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='video files, folders of videos, annotation files (.txt)')
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
@@ -65,7 +72,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='draw the timeline\'s top classes over time (needs --timeline)')
     parser.add_argument('--flow-config', help='a flow stream\'s config: flow is computed on '
                         'the fly, and RGB, flow and fused results are reported')
-    parser.add_argument('--flow-checkpoint', help='the flow stream\'s checkpoint')
+    parser.add_argument('--flow-checkpoint', help='the flow stream\'s checkpoint (left out '
+                        'when --flow-config is a published model\'s name)')
     parser.add_argument('--fusion-alpha', type=float, default=0.5,
                         help='weight of the RGB scores in the fusion')
     parser.add_argument('--out-video', metavar='OUT.mp4',
@@ -77,8 +85,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)
-    if (args.flow_config is None) != (args.flow_checkpoint is None):
-        parser.error('--flow-config and --flow-checkpoint go together')
+    if args.checkpoint is not None and is_video_input(args.checkpoint):
+        # NAME INPUT INPUT...: the first input took the optional checkpoint's place
+        args.inputs.insert(0, args.checkpoint)
+        args.checkpoint = None
+    if bool(args.flow_config) != bool(args.flow_checkpoint) and not is_model(args.flow_config):
+        parser.error('--flow-config and --flow-checkpoint go together (or --flow-config is a '
+                     'published model\'s name)')
     if args.plot and not args.timeline:
         parser.error('--plot draws the timeline: add --timeline')
     if (args.window or args.stride) and not args.timeline:
@@ -143,6 +156,11 @@ def _drawn_lines(prediction: Prediction, result: Optional[Timeline]):
 
 
 def _load(args: argparse.Namespace) -> Dict[str, VideoRecognizer]:
+    # Published models' names become their configs and cached checkpoints (also for --json).
+    args.config, args.checkpoint = resolve(args.config, args.checkpoint, need_checkpoint=True)
+    if args.flow_config:
+        args.flow_config, args.flow_checkpoint = resolve(args.flow_config, args.flow_checkpoint,
+                                                         need_checkpoint=True)
     streams = dict(rgb=load_recognizer(args.config, args.checkpoint, args.device,
                                        args.label_map, args.cfg_options))
     if args.flow_config:

@@ -2,6 +2,7 @@
 
 Examples:
     r21d-test CONFIG CHECKPOINT
+    r21d-test NAME                                       # a published model (r21d-list-models)
     r21d-test CONFIG CHECKPOINT --dump work_dirs/x/clip_scores.pkl
     r21d-test CONFIG CHECKPOINT --dry-run                # check data and checkpoint, exit
     bash tools/dist_test.sh CONFIG CHECKPOINT 2          # 2 processes, same metrics
@@ -16,8 +17,11 @@ from .train import add_run_arguments, parse_run_args, run_or_check
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = tool_parser('Test (and evaluate) an action recognizer')
-    parser.add_argument('config', help='config file, or a config name')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', help='config file, or a config name, or a published '
+                        'model\'s name (r21d-list-models)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint file (or r21d://NAME); left out for a published '
+                        'model\'s own weights')
     parser.add_argument('--work-dir', help='the dir to save the metrics file')
     parser.add_argument(
         '--dump', type=str,

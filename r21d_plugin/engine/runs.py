@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from ..configs import resolve_config
+from ..zoo import resolve
 from .launch import launched
 from .preflight import check_run_inputs, require_checkpoint
 
@@ -85,7 +86,7 @@ def make_train_config(config: str,
 
 
 def make_test_config(config: str,
-                     checkpoint: str,
+                     checkpoint: Optional[str] = None,
                      work_dir: Optional[str] = None,
                      dump: Optional[str] = None,
                      cfg_options: Optional[dict] = None,
@@ -93,10 +94,16 @@ def make_test_config(config: str,
     """The config of a test run, as MMAction2's ``tools/test.py`` builds it.
 
     Args:
+        config (str): a config (path or name), or a published model's name
+            (``r21d_plugin.zoo``): its config, and its published weights when no
+            ``checkpoint`` is given.
+        checkpoint (str, optional): the checkpoint to test; ``r21d://NAME`` for a published
+            model's. Needed unless ``config`` is a published model's name.
         dump (str, optional): a ``.pkl`` file that receives every test sample's results,
             per-clip scores included (``clip_scores``), for
             ``tools/analysis/accuracy_vs_clips.py``.
     """
+    config, checkpoint = resolve(config, checkpoint, need_checkpoint=True)
     cfg = _load(config, cfg_options, launcher, work_dir)
     require_checkpoint(checkpoint, 'test')
     cfg.load_from = checkpoint

@@ -7,12 +7,14 @@ our ``Recognizer3D`` (backbone and ``I3DHead``) is set, and every shape must mat
 otherwise ``ConversionError`` names the offending keys.
 """
 import hashlib
+import io
 import os
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 
+from ..engine.checkpoint import atomic_write
 from ..models import STAGE_BLOCKS, factorized_mid_channels
 from .caffe2_source import Caffe2Source
 from .layout import (PARAM_NAMES, ConversionError, NetworkSpec, Position, arch_group_convs,
@@ -298,7 +300,7 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """Convert the checkpoint file ``src`` and save it as an MMAction2 checkpoint ``dst``.
 
     ``src`` is read safely: ``.pth`` with ``torch.load(weights_only=True)``, Caffe2 ``.pkl``
-    through a restricted unpickler. ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
+    through a restricted unpickler. ``dst`` is written atomically (complete or not at all). ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
     loads with ``load_from`` or ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
 
     Returns:
@@ -311,8 +313,9 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     state, meta = convert_state_dict(source_.read(src), source, arch, name=src)
     meta.update(source_file=os.path.basename(src), source_sha256=file_sha256(src),
                 converter=f'r21d_plugin {r21d_plugin.__version__}')
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=meta), dst)
+    buffer = io.BytesIO()
+    torch.save(dict(state_dict=state, meta=meta), buffer)
+    atomic_write(dst, buffer.getbuffer())  # a reader never sees half a checkpoint
     return meta
 
 

@@ -23,6 +23,7 @@ import r21d_plugin
 from mmaction.registry import DATASETS, METRICS, MODELS
 from mmaction.structures import ActionDataSample
 from r21d_plugin.models.presets import PAPER_TABLE2_PARAMS_M
+from r21d_plugin.zoo import is_zoo_url, model_info
 from helpers import CONFIG_NAME
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
@@ -181,16 +182,39 @@ def test_experiment_is_consistent(rel_path):
         assert per_gpu == cfg.train_dataloader.batch_size
         assert cfg.auto_scale_lr.base_batch_size == gpus * per_gpu
 
-    # A fine-tune starts from the last checkpoint of another config of the tree.
+    # A fine-tune starts from published weights (r21d://NAME) where they exist, else from
+    # the last checkpoint of another config of the tree.
     if cfg.get('load_from'):
-        match = re.fullmatch(r'work_dirs/(.+)/epoch_(\d+)\.pth', cfg.load_from)
-        assert match, cfg.load_from
-        (source, ) = [p for p in EXPERIMENTS if osp.basename(p) == match[1] + '.py']
-        source_cfg = load(source)
-        assert int(match[2]) == source_cfg.train_cfg.max_epochs
+        source_cfg = pretraining_config(cfg.load_from)
         # Same network, possibly on other clip lengths (Table 3: 8 -> 32 frames).
         assert ({**source_cfg.model.backbone, 'clip_len': None}
                 == {**backbone, 'clip_len': None})
+
+
+#: Fine-tunes that start from published weights (r21d://NAME): Table 3's 8 -> 32 frames and
+#: Table 6's RGB from Kinetics (VMZ published no Kinetics-only flow or Sports-1M models).
+FROM_PUBLISHED = {
+    'kinetics/r2plus1d_8x1x1-pretrained-r18_8xb32-32x1x1-15e_kinetics400-rgb.py',
+    *(f'{ds}/r2plus1d_kinetics400-pretrained-r34_8xb4-32x1x1-8e_{ds}-split{k}-rgb.py'
+      for ds in ('ucf101', 'hmdb51') for k in (1, 2, 3))}
+
+
+def pretraining_config(load_from: str) -> Config:
+    """The config of the weights a fine-tune starts from: a published model's own, or the
+    config of the tree whose last checkpoint it names."""
+    if is_zoo_url(load_from):
+        return Config.fromfile(model_info(load_from[len('r21d://'):]).config)
+    match = re.fullmatch(r'work_dirs/(.+)/epoch_(\d+)\.pth', load_from)
+    assert match, load_from
+    (source, ) = [p for p in EXPERIMENTS if osp.basename(p) == match[1] + '.py']
+    assert int(match[2]) == load(source).train_cfg.max_epochs
+    return load(source)
+
+
+def test_fine_tunes_start_from_published_weights_where_they_exist():
+    from_zoo = {rel_path for rel_path in EXPERIMENTS
+                if is_zoo_url(load(rel_path).get('load_from'))}
+    assert from_zoo == FROM_PUBLISHED
 
 
 #: The data part of a name: dataset, split, modality, and a test-only variant's test clips.
@@ -228,10 +252,16 @@ def test_name_tells_the_recipe(rel_path):
     pretraining = re.fullmatch(r'(.+)-pretrained-r\d+', name['backbone'])
     assert bool(pretraining) == bool(cfg.get('load_from'))
     if pretraining:
-        source = CONFIG_NAME.fullmatch(cfg.load_from.split('/')[1] + '.py')
-        source_dataset = DATA_NAME.fullmatch(source['data'])['dataset']
+        if is_zoo_url(cfg.load_from):  # named for its metafile entry
+            info = model_info(cfg.load_from[len('r21d://'):])
+            source_clip = f'{info.clip_len}x1x1'  # trained on 1 clip of clip_len frames
+            source_dataset = info.data.lower().replace('-', '')
+        else:
+            source = CONFIG_NAME.fullmatch(cfg.load_from.split('/')[1] + '.py')
+            source_clip = source['clip']
+            source_dataset = DATA_NAME.fullmatch(source['data'])['dataset']
         if re.fullmatch(r'\d+x\d+x\d+', pretraining[1]):  # other clips (Table 3)
-            assert (source['clip'], source_dataset) == (pretraining[1], data['dataset'])
+            assert (source_clip, source_dataset) == (pretraining[1], data['dataset'])
         else:
             assert source_dataset == pretraining[1]
 

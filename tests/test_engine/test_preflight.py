@@ -10,8 +10,8 @@ from r21d_plugin.engine.preflight import (CheckpointNotFoundError, DatasetNotPre
                                           check_run_inputs, run_checkpoints)
 from r21d_plugin.engine.runs import make_test_config, make_train_config, run_test, run_train
 
-FINETUNE = 'r2plus1d_kinetics400-pretrained-r34_8xb4-32x1x1-8e_ucf101-split1-rgb'
-PRETRAINING = 'r2plus1d_r34_8xb32-32x1x1-45e_kinetics400-rgb'
+FINETUNE = 'r2plus1d_kinetics400-pretrained-r34_8xb4-32x1x1-8e_ucf101-split1-flow'
+PRETRAINING = 'r2plus1d_r34_8xb32-32x1x1-45e_kinetics400-flow'
 
 
 @pytest.fixture

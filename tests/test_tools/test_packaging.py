@@ -68,9 +68,13 @@ def test_the_wheel_ships_configs_label_maps_and_a_console_script_per_tool(tmp_pa
     module, function = scripts['r21d-train'].split(':')
     code = ('import sys; from r21d_plugin.configs import resolve_config; '
             "print(resolve_config('r2plus1d34_sports1m')); "
+            'from r21d_plugin.zoo import model_info; '  # the metafile ships too
+            "print(model_info('r2plus1d_r34_vmz_32x1x10_kinetics400-rgb').config); "
             f"from {module} import {function}; sys.argv[0] = 'r21d-train'; sys.exit({function}())")
     result = run_tool(sys.executable, '-c', code, 'r2plus1d34_sports1m', cwd=elsewhere,
                       env={'PYTHONPATH': str(site)})
-    assert result.stdout == f'{site}/r21d_plugin/.mim/configs/r2plus1d34_sports1m.py\n'
+    assert result.stdout == (
+        f'{site}/r21d_plugin/.mim/configs/r2plus1d34_sports1m.py\n'
+        f'{site}/r21d_plugin/.mim/configs/pretrained/r2plus1d_r34_vmz_32x1x10_kinetics400-rgb.py\n')
     assert result.returncode == 2
     assert result.stderr.endswith(f'r21d-train: error: {sports1m_not_prepared(elsewhere)}\n')

@@ -6,20 +6,16 @@ initialised networks, once from torchvision / ig65m-pytorch models through the
 correspondence ig65m-pytorch's converter uses.
 """
 import copy
-import re
 
 import numpy as np
 import pytest
 import torch
 from mmaction.registry import MODELS
-from helpers import config_model, logits, torchvision_model, write_python2_pickle
+from helpers import (config_model, logits, to_blobs, torchvision_blobs, torchvision_model,
+                     write_python2_pickle)
 
 from r21d_plugin import paper_backbone
 from r21d_plugin.weights import ConversionError, convert_checkpoint, convert_state_dict
-
-#: Index of each stage's first block in VMZ's block counter (comp_<i>).
-FIRST_BLOCKS = {18: (0, 2, 4, 6), 34: (0, 3, 7, 13)}
-BN_SUFFIXES = {'weight': 's', 'bias': 'b', 'running_mean': 'rm', 'running_var': 'riv'}
 
 #: Our module names -> VMZ blob prefixes ({i}: block counter, {j}: conv in the block).
 _BLOCK = r'backbone\.layer(?P<stage>\d)\.(?P<block>\d+)\.conv(?P<j>\d)'
@@ -37,54 +33,6 @@ OUR_NAMES = [
     (_SHORTCUT + r'\.norm', 'shortcut_projection_{i}_spatbn'),
     (r'cls_head\.fc_cls', 'last_out_L{n}'),
 ]
-
-#: torchvision / ig65m-pytorch module names -> VMZ blob prefixes (as ig65m-pytorch's
-#: convert.py pairs them); the stem names depend on whether it is (2+1)D.
-_TV_BLOCK = r'layer(?P<stage>\d)\.(?P<block>\d+)\.conv(?P<j>\d)'
-TORCHVISION_NAMES = [
-    (_TV_BLOCK + r'\.0\.0', 'comp_{i}_conv_{j}_middle'),
-    (_TV_BLOCK + r'\.0\.1', 'comp_{i}_spatbn_{j}_middle'),
-    (_TV_BLOCK + r'\.0(\.3)?', 'comp_{i}_conv_{j}'),
-    (_TV_BLOCK + r'\.1', 'comp_{i}_spatbn_{j}'),
-    (r'layer(?P<stage>\d)\.(?P<block>0)\.downsample\.0', 'shortcut_projection_{i}'),
-    (r'layer(?P<stage>\d)\.(?P<block>0)\.downsample\.1', 'shortcut_projection_{i}_spatbn'),
-    (r'fc', 'last_out_L{n}'),
-]
-TORCHVISION_STEM = {
-    True: {'stem.0': 'conv1_middle', 'stem.1': 'conv1_middle_spatbn_relu', 'stem.3': 'conv1',
-           'stem.4': 'conv1_spatbn_relu'},
-    False: {'stem.0': 'conv1', 'stem.1': 'conv1_spatbn_relu'},
-}
-
-
-def to_blobs(state: dict, rules: list, depth: int, num_classes: int) -> dict:
-    """A state dict in VMZ's Caffe2 naming (float32 numpy arrays, no batch counters)."""
-    blobs = {}
-    for key, tensor in state.items():
-        module, param = key.rsplit('.', 1)
-        if param == 'num_batches_tracked':
-            continue
-        for pattern, blob in rules:
-            match = re.fullmatch(pattern, module)
-            if match:
-                break
-        else:
-            raise KeyError(key)
-        fields = match.groupdict()
-        if 'stage' in fields:
-            fields['i'] = FIRST_BLOCKS[depth][int(fields['stage']) - 1] + int(fields['block'])
-        name = blob.format(n=num_classes, **fields)
-        is_norm = 'spatbn' in name
-        suffix = BN_SUFFIXES[param] if is_norm else {'weight': 'w', 'bias': 'b'}[param]
-        blobs[f'{name}_{suffix}'] = tensor.detach().numpy().astype(np.float32)
-    return blobs
-
-
-def torchvision_blobs(model: torch.nn.Module, depth: int) -> dict:
-    state = model.state_dict()
-    stem = TORCHVISION_STEM['stem.3.weight' in state]
-    rules = [(re.escape(ours), theirs) for ours, theirs in stem.items()] + TORCHVISION_NAMES
-    return to_blobs(state, rules, depth, model.fc.out_features)
 
 
 def our_random_network(name: str, depth: int, clip_len: int, in_channels: int,

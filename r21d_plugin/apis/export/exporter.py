@@ -35,7 +35,8 @@ from mmengine.config import Config
 from ...models import fast_paths
 from ...weights.convert import file_sha256
 from ..clip_pipeline import LOADING_STEPS, _step_type, config_test_pipeline
-from ..loading import ConfigLike, build_model, config_name, load_config, load_model
+from ..loading import (ConfigLike, build_model, config_name, load_config, load_model,
+                       resolve_model)
 from .graphs import (_deploy_module, _export_onnx, _store_onnx_description, _torchscript_tools,
                      nonstandard_onnx_operators, nonstandard_torchscript_operators,
                      verify_export)
@@ -106,8 +107,10 @@ def export_recognizer(config: ConfigLike,
     """Export a config's recognizer (with a checkpoint's weights) to ONNX or TorchScript.
 
     Args:
-        config (str | Config): the recognizer's config (a name or path, or a Config).
-        checkpoint (str, optional): its weights; None exports the initial weights.
+        config (str | Config): the recognizer's config (a name or path, or a Config), or a
+            published model's name (``r21d-list-models``).
+        checkpoint (str, optional): its weights. None exports a published model's weights,
+            or a config's initial weights.
         out (str): the file to write; its description goes to ``out + '.json'``.
         fmt (str): ``'onnx'`` or ``'torchscript'``. Default: 'onnx'.
         clip_len (int, optional): frames per clip. Default: the config's.
@@ -134,6 +137,7 @@ def export_recognizer(config: ConfigLike,
         for needed in ('onnx', 'onnxruntime') if verify else ('onnx', ):
             _deploy_module(needed)
     name = config_name(config)
+    config, checkpoint = resolve_model(config, checkpoint)
     cfg = load_config(config, cfg_options)
     check_exportable(cfg, name)
     # Export and verification compute in float32; bf16 autocast is a PyTorch run setting.

@@ -7,10 +7,8 @@
 import os.path as osp
 from typing import List
 
-from mmengine.fileio import load
-
-from ..evaluation import (accuracy_vs_num_clips, clip_scores_from_dump,
-                          plot_accuracy_vs_num_clips)
+from ..evaluation import (DumpError, accuracy_vs_num_clips, clip_scores_from_dump,
+                          load_test_dump, plot_accuracy_vs_num_clips)
 from .errors import cli_main, tool_parser
 
 
@@ -27,8 +25,14 @@ def main(argv: List[str]) -> int:
     if len(names) != len(args.dumps):
         parser.error(f'{len(args.dumps)} dumps but {len(names)} names')
 
-    curves = {name: accuracy_vs_num_clips(*clip_scores_from_dump(load(dump)), args.num_clips)
-              for name, dump in zip(names, args.dumps)}
+    curves = {}
+    for name, dump in zip(names, args.dumps):
+        records = load_test_dump(dump)
+        try:
+            scores, labels = clip_scores_from_dump(records)
+        except DumpError as error:
+            raise DumpError(f'{dump}: {error}') from error
+        curves[name] = accuracy_vs_num_clips(scores, labels, args.num_clips)
     ns = sorted(set().union(*curves.values()))
     print('| clips | ' + ' | '.join(names) + ' |')
     print('|---|' + '---|' * len(names))

@@ -2,13 +2,15 @@
 to end on the tiny motion dataset, on CPU processes (gloo); Slurm through an srun stand-in."""
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, run_tool
+from helpers import REPO, free_port, run_tool
 from mmengine.fileio import load
 
 from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
@@ -107,13 +109,32 @@ def test_two_process_test_equals_single_process_and_dump_curve(config, straight,
     assert float(rows[-1].split('|')[2]) == pytest.approx(100 * video_at_1, abs=0.06)
 
 
-def test_dist_train_runs_two_cpu_processes(config, tmp_path):
-    log = _run('bash', 'tools/dist_train.sh', config, 2, '--work-dir', tmp_path,
-               '--cfg-options', 'train_cfg.max_epochs=1')
+def test_dist_train_runs_two_cpu_processes_and_keeps_the_preemption_contract(config, tmp_path):
+    """Two gloo processes train; SIGUSR1 to the launcher mid-training: preempted.pth is
+    saved and the launcher exits 75 (plain torchrun would die on SIGUSR1, or exit 1)."""
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable,
+           'PORT': str(free_port())}
+    launcher = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path),
+         '--cfg-options', 'train_cfg.max_epochs=50'],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (tmp_path / 'epoch_1.pth').exists() and launcher.poll() is None:
+            assert time.monotonic() < deadline, 'no epoch_1.pth in time'
+            time.sleep(0.2)
+        launcher.send_signal(signal.SIGUSR1)
+        log, _ = launcher.communicate(timeout=120)
+    finally:
+        launcher.kill()
+    assert launcher.returncode == 75, log[-3000:]
     assert 'Distributed training: True' in log
-    checkpoint = _load(tmp_path / 'epoch_1.pth')
     # 16 videos over 2 processes of batch 4: 2 iterations per epoch.
-    assert checkpoint['meta']['iter'] == 2
+    assert _load(tmp_path / 'epoch_1.pth')['meta']['iter'] == 2
+    preempted = _load(tmp_path / 'preempted.pth')
+    assert preempted['meta']['preempted']['signal'] == 'SIGUSR1'
+    assert preempted['meta']['iter'] >= 2
+    assert (tmp_path / 'last_checkpoint').read_text().strip() == str(tmp_path / 'preempted.pth')
 
 
 @pytest.mark.parametrize('script, args, tool', [

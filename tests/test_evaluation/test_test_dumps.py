@@ -70,7 +70,7 @@ def test_a_dump_that_would_run_a_command_is_refused_and_nothing_runs(tmp_path, c
     path.write_bytes(pickle.dumps([dict(clip_scores=CreatesAFile(marker))], protocol=2))
     assert accuracy_vs_clips([str(path), '--out', str(tmp_path / 'plot.png')]) == 2
     message = capsys.readouterr().err
-    assert f': error: {path}: refusing to load global ' in message
+    assert message.startswith(f'r21d-accuracy-vs-clips: error: {path}: refusing to load global ')
     assert 'system' in message and 'could run code' in message
     assert not marker.exists() and not (tmp_path / 'plot.png').exists()
 

@@ -9,7 +9,7 @@ from typing import List
 
 from ..evaluation import (DumpError, accuracy_vs_num_clips, clip_scores_from_dump,
                           load_test_dump, plot_accuracy_vs_num_clips)
-from .errors import cli_main, tool_parser
+from .errors import cli_main, positive_int, tool_parser
 
 
 @cli_main
@@ -18,7 +18,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument('dumps', nargs='+', help='.pkl files of r21d-test --dump')
     parser.add_argument('--names', nargs='+', help='a curve name per dump (default: file names)')
     parser.add_argument('--out', default='accuracy_vs_clips.png', help='PNG to write')
-    parser.add_argument('--num-clips', nargs='+', type=int,
+    parser.add_argument('--num-clips', nargs='+', type=positive_int,
                         help='numbers of clips to evaluate (default: 1 .. clips tested)')
     args = parser.parse_args(argv)
     names = args.names or [osp.splitext(osp.basename(d))[0] for d in args.dumps]

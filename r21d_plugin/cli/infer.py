@@ -1,11 +1,11 @@
 """Recognize actions in your own videos with a config and a checkpoint.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
-        [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
+        [--device cpu] [--json OUT.json] [--timeline --clip-len L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
 
 INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
-relative to ``--data-prefix`` or the file's folder; their labels give an accuracy). Each
+relative to ``--video-root`` or the file's folder; their labels give an accuracy). Each
 video gets the config's multi-clip test and its top-k ``label: score`` is printed;
 ``--timeline`` adds the scores of every window of L frames every S frames. A video that
 cannot be read is named with the reason on stderr, the others still run, and the exit
@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from .errors import cli_main, tool_parser
+from .errors import cli_main, positive_int, tool_parser
 from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
                               load_recognizer, predict, timeline)
 from ..apis.inputs import VideoItem, collect_videos
@@ -35,7 +35,7 @@ DRAWN_CLASSES = 3
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = tool_parser(
-        prog='infer', description=__doc__.split('\n\n')[0],
+        description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
                'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
@@ -43,22 +43,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py)')
     parser.add_argument('checkpoint', help='its checkpoint (tools/convert_weights.py output '
                         'for published weights)')
+    parser.add_trust_checkpoint()
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='video files, folders of videos, annotation files (.txt)')
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
                         '(kinetics400, sports1m). Default: the config\'s label_map')
-    parser.add_argument('--topk', type=int, default=5, help='classes shown per video')
+    parser.add_argument('--topk', type=positive_int, default=5, help='classes shown per video')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write the results, per-clip scores included')
     parser.add_argument('--timeline', action='store_true',
                         help='also score every window of a video (long videos)')
-    parser.add_argument('--window', type=int, metavar='L',
+    parser.add_argument('--clip-len', dest='window', type=positive_int, metavar='L',
                         help='frames per timeline window. Default: the config\'s clip length')
-    parser.add_argument('--stride', type=int, metavar='S',
+    parser.add_argument('--stride', type=positive_int, metavar='S',
                         help='frames between timeline windows. Default: the window\'s frames '
                         'times the config\'s frame interval (windows tile the video)')
-    parser.add_argument('--batch-size', type=int, default=8,
+    parser.add_argument('--batch-size', type=positive_int, default=8,
                         help='timeline windows per forward pass')
     parser.add_argument('--plot', metavar='OUT.png',
                         help='draw the timeline\'s top classes over time (needs --timeline)')
@@ -70,7 +71,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-video', metavar='OUT.mp4',
                         help='the input with its top labels drawn on it (per window with '
                         '--timeline)')
-    parser.add_argument('--data-prefix', help='folder the paths of annotation files are '
+    parser.add_argument('--video-root', dest='data_prefix',
+                        help='folder the paths of annotation files are '
                         'relative to. Default: the annotation file\'s folder')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
@@ -81,7 +83,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.plot and not args.timeline:
         parser.error('--plot draws the timeline: add --timeline')
     if (args.window or args.stride) and not args.timeline:
-        parser.error('--window / --stride are timeline options: add --timeline')
+        parser.error('--clip-len / --stride are timeline options: add --timeline')
     return args
 
 

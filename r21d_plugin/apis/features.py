@@ -62,13 +62,14 @@ from ..data.prep.flow_extraction import find_videos
 from ..data.prep.isolated_pool import crash_reason
 from ..data.robust import (AnnotationError, exception_summary, format_annotation_errors,
                            parse_video_line, read_annotation)
+from ..models.positions import FEATURE_LAYERS
 from .clip_pipeline import ClipPipeline, config_test_pipeline
 from .inference import load_recognizer
 from .video import (Video, VideoReadError, VideoSource, default_stride, open_video,
                     window_span, window_starts)
 
-#: ``--layer`` names -> backbone stage (``out_indices``; conv2_x is stage 0).
-LAYER_STAGES = {'pool5': 3, 'conv5': 3, 'conv4': 2, 'conv3': 1, 'conv2': 0}
+#: ``--layer`` names -> backbone stage (``out_indices``; ``models.positions``).
+LAYER_STAGES = FEATURE_LAYERS
 #: ``--amp`` names -> autocast dtypes.
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Columns of ``OUT/index.csv``.

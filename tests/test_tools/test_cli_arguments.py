@@ -2,11 +2,14 @@
 the same ``r21d-<tool>: error:`` prefix, --trust-checkpoint trusting the one file named."""
 import importlib
 import os
+import re
 
 import pytest
 import torch
+from helpers import REPO
 
 from r21d_plugin.cli import test as test_tool
+from r21d_plugin.cli.errors import tool_name
 from r21d_plugin.engine.checkpoint_loading import TRUST_CHECKPOINTS_ENV
 
 
@@ -77,3 +80,13 @@ def test_train_takes_amp_fp16_or_bf16_and_a_bare_amp_means_fp16(capsys):
     with pytest.raises(SystemExit):
         parse_args(['C', '--amp', 'fp32'])
     assert "argument --amp: invalid choice: 'fp32'" in capsys.readouterr().err
+
+
+def test_docs_tools_lists_every_console_script():
+    setup = (REPO / 'setup.py').read_text()
+    scripts = re.findall(r"'(r21d-[a-z0-9-]+) = r21d_plugin\.cli\.(\w+):main'", setup)
+    assert len(scripts) == len(list((REPO / 'r21d_plugin' / 'cli').glob('*.py'))) - 2
+    listed = (REPO / 'docs' / 'tools.md').read_text()
+    for script, module in scripts:
+        assert f'| `{script}` |' in listed, script
+        assert script == tool_name(f'r21d_plugin.cli.{module}')  # cli_main's error prefix

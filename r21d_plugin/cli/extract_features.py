@@ -50,7 +50,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'over time and space')
     parser.add_argument('--keep-map', action='store_true',
                         help="store a conv layer's C x T' x H' x W' map instead of pooling it")
-    parser.add_argument('--batch-size', type=positive_int, default=8, help='windows per forward pass')
+    parser.add_argument('--batch-size', type=positive_int, default=8,
+                        help='windows per forward pass')
     parser.add_argument('--workers', type=non_negative_int, default=2,
                         help='decoding processes (per rank); 0 decodes in the main process')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',

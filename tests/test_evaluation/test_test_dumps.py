@@ -1,23 +1,16 @@
 """Test dumps are read without running code: the restricted unpickler, YAML refused."""
 import io
-import os
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from helpers import RunsACommand
 from mmengine.evaluator import DumpResults
 
 from r21d_plugin.cli.accuracy_vs_clips import main as accuracy_vs_clips
 from r21d_plugin.evaluation import DumpError, clip_scores_from_dump, load_test_dump
 
-
-class CreatesAFile:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
 
 
 class StorageBytes:
@@ -67,7 +60,7 @@ def test_numpy_records_load(protocol, tmp_path):
 def test_a_dump_that_would_run_a_command_is_refused_and_nothing_runs(tmp_path, capsys):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pkl'
-    path.write_bytes(pickle.dumps([dict(clip_scores=CreatesAFile(marker))], protocol=2))
+    path.write_bytes(pickle.dumps([dict(clip_scores=RunsACommand(marker))], protocol=2))
     assert accuracy_vs_clips([str(path), '--out', str(tmp_path / 'plot.png')]) == 2
     message = capsys.readouterr().err
     assert message.startswith(f'r21d-accuracy-vs-clips: error: {path}: refusing to load global ')
@@ -78,7 +71,7 @@ def test_a_dump_that_would_run_a_command_is_refused_and_nothing_runs(tmp_path, c
 def test_a_tensor_storage_holding_a_pickle_trap_is_refused(tmp_path):
     marker = tmp_path / 'pwned'
     buffer = io.BytesIO()
-    torch.save(CreatesAFile(marker), buffer)  # what _load_from_bytes would fully unpickle
+    torch.save(RunsACommand(marker), buffer)  # what _load_from_bytes would fully unpickle
     path = tmp_path / 'evil.pkl'
     path.write_bytes(pickle.dumps([dict(clip_scores=StorageBytes(buffer.getvalue()))]))
     with pytest.raises(DumpError, match=f'{path}: not a readable test dump'):

@@ -6,19 +6,12 @@ import re
 
 import pytest
 import torch
-from helpers import REPO
+from helpers import REPO, RunsACommand
 
 from r21d_plugin.cli import test as test_tool
 from r21d_plugin.cli.errors import tool_name
 from r21d_plugin.engine.checkpoint_loading import TRUST_CHECKPOINTS_ENV
 
-
-class CreatesAFile:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
 
 
 def test_trust_checkpoint_trusts_the_named_checkpoint_only(tiny_demo_config, tmp_path,
@@ -26,7 +19,7 @@ def test_trust_checkpoint_trusts_the_named_checkpoint_only(tiny_demo_config, tmp
     monkeypatch.setenv(TRUST_CHECKPOINTS_ENV, '')  # restored after the test
     config = str(tiny_demo_config())
     hostile = tmp_path / 'hostile.pth'
-    torch.save(dict(state_dict={}, payload=CreatesAFile(tmp_path / 'ran')), hostile)
+    torch.save(dict(state_dict={}, payload=RunsACommand(tmp_path / 'ran')), hostile)
     assert test_tool.main([config, str(hostile), '--dry-run']) == 2
     assert capsys.readouterr().err.startswith(f'r21d-test: error: {hostile} holds ')
     assert not (tmp_path / 'ran').exists() and os.environ[TRUST_CHECKPOINTS_ENV] == ''

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO, free_port, run_tool
-from mmengine.fileio import load
 
+from r21d_plugin.cli.accuracy_vs_clips import main as accuracy_vs_clips
 from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
+from r21d_plugin.evaluation import load_test_dump
 
 ITERS_PER_EPOCH = 4  # 16 training videos, batch 4
 
@@ -83,7 +84,7 @@ def test_resume_continues_at_the_right_epoch_with_optimizer_and_scheduler(config
 
 
 def test_two_process_test_equals_single_process_and_dump_curve(config, straight, odd_test_set,
-                                                               tmp_path):
+                                                               tmp_path, capsys):
     checkpoint = straight / 'epoch_2.pth'
     options = ['--cfg-options', f'test_dataloader.dataset.ann_file={odd_test_set}']
     single = _run(sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
@@ -94,15 +95,16 @@ def test_two_process_test_equals_single_process_and_dump_curve(config, straight,
     assert _test_metrics(single) == _test_metrics(double)
     assert set(_test_metrics(single)) == {'acc/video@1', 'acc/video@5', 'acc/clip@1',
                                           'acc/mean_class_accuracy'}
-    one, two = load(tmp_path / 'one.pkl'), load(tmp_path / 'two.pkl')
+    # Real dumps load through the restricted unpickler (tensors in dicts).
+    one, two = load_test_dump(str(tmp_path / 'one.pkl')), load_test_dump(str(tmp_path / 'two.pkl'))
     assert len(one) == len(two) == 7  # the padded repeat is not counted
     for a, b in zip(one, two):
         assert a['clip_scores'].shape == (10, 8)
         np.testing.assert_allclose(a['clip_scores'], b['clip_scores'], rtol=1e-5, atol=1e-6)
 
-    plot = tmp_path / 'fig5b.png'
-    table = _run(sys.executable, 'tools/analysis/accuracy_vs_clips.py', tmp_path / 'one.pkl',
-                 '--names', 'tiny', '--out', plot)
+    plot = tmp_path / 'fig5b.png'  # (in this process: tools/*.py call the same main)
+    assert accuracy_vs_clips([tmp_path / 'one.pkl', '--names', 'tiny', '--out', plot]) == 0
+    table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if re.match(r'\| \d+ \|', line)]
     assert len(rows) == 10 and plot.read_bytes()[:4] == b'\x89PNG'
     video_at_1 = float(_test_metrics(single)['acc/video@1'])

@@ -16,6 +16,7 @@ and all exit with status 2.
 import argparse
 import functools
 import os
+import os.path as osp
 import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -27,12 +28,17 @@ from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
 
+class ToolError(Exception):
+    """A user error a tool finds itself (inputs that do not fit together, a file that does not
+    fit its config): printed as ``r21d-<tool>: error: <message>``, status 2."""
+
+
 #: Set to 1 to see the traceback of a user error (as ``--verbose`` does).
 VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, DumpError)
+               AnnotationError, DumpError, ToolError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 
@@ -114,6 +120,11 @@ def positive_float(text: str) -> float:
     return value
 
 
+def error_line(message: object) -> str:
+    """``r21d-<tool>: error: <message>``, the one form of every tool's user errors."""
+    return f'{_tool or osp.basename(sys.argv[0])}: error: {message}'
+
+
 def _local_rank() -> int:
     """This process's rank on its machine under torchrun (LOCAL_RANK) or srun."""
     for name in ('LOCAL_RANK', 'SLURM_LOCALID'):
@@ -148,7 +159,7 @@ def cli_main(main: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]]
             if _verbose(argv):
                 raise
             if local_rank == 0:
-                print(f'{name}: error: {error}', file=sys.stderr)
+                print(error_line(error), file=sys.stderr)
             return 2
         finally:
             _tool = None

@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 
 from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
-from r21d_plugin.cli.errors import cli_main, positive_int, tool_parser
+from r21d_plugin.cli.errors import ToolError, cli_main, positive_int, tool_parser
 
 
 def _batch_size(text: str) -> Optional[int]:
@@ -100,6 +100,5 @@ def main(argv: Optional[List[str]] = None) -> int:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
             print(export.format_throughput(export.runtime_throughput(result, batch_sizes)))
     except ExportError as error:
-        print(f'export: {error}', file=sys.stderr)
-        return 2
+        raise ToolError(error) from error
     return 0

@@ -21,7 +21,8 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from r21d_plugin.cli.errors import cli_main, non_negative_int, positive_int, tool_parser
+from r21d_plugin.cli.errors import (cli_main, error_line, non_negative_int, positive_int,
+                                    tool_parser)
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
                                        LAYER_STAGES, FeatureExtractor, extract_features,
                                        load_model)
@@ -114,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                       args.batch_size, args.workers,
                                       progress=not args.no_progress, names=names)
         except (OSError, ValueError, KeyError) as exc:
-            print(f'error: {exc}', file=sys.stderr)
+            print(error_line(exc), file=sys.stderr)
             shutdown_distributed(wait_for_peers=False)
             return 2
         if not dist.is_initialized() or dist.get_rank() == 0:

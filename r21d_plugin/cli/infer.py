@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from .errors import cli_main, positive_int, tool_parser
+from .errors import ToolError, cli_main, positive_int, tool_parser
 from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
                               load_recognizer, predict, timeline)
 from ..apis.inputs import VideoItem, collect_videos
@@ -170,15 +170,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         streams = _load(args)
     except (RecognizerLoadError, LabelMapError) as error:
-        print(f'infer: {error}', file=sys.stderr)
-        return 1
+        raise ToolError(error) from error
     rgb, flow = streams['rgb'], streams.get('flow')
     if rgb.labels is None:
-        print(f'infer: {args.config} has no label map: classes are shown as indices',
+        print(f'r21d-infer: {args.config} has no label map: classes are shown as indices',
               file=sys.stderr)
     items, problems = collect_videos(args.inputs, args.data_prefix)
     for source, reason in problems:
-        print(f'infer: {source}: {reason}', file=sys.stderr)
+        print(f'r21d-infer: {source}: {reason}', file=sys.stderr)
     several = len(items) > 1
     plots: Dict[str, int] = {}
     out_videos: Dict[str, int] = {}
@@ -189,7 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
         if prediction.error is not None:
             failed += 1
-            tqdm.write(f'infer: {item.path}: {prediction.error}', file=sys.stderr)
+            tqdm.write(f'r21d-infer: {item.path}: {prediction.error}', file=sys.stderr)
             results.append(prediction.to_dict())
             continue
         lines = _report(prediction, f'[{number}/{len(items)}]', args.fusion_alpha)
@@ -215,7 +214,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 lines.append(f'  labelled video: {out_video}')
         except VideoReadError as error:
             failed += 1
-            tqdm.write(f'infer: {item.path}: {error.reason}', file=sys.stderr)
+            tqdm.write(f'r21d-infer: {item.path}: {error.reason}', file=sys.stderr)
             entry['error'] = error.reason
         done[item.path] = prediction
         results.append(entry)
@@ -237,6 +236,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       file, ensure_ascii=False)
         print(f'results: {args.json}')
     if failed:
-        print(f'infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',
+        print(f'r21d-infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',
               file=sys.stderr)
     return 1 if failed else 0

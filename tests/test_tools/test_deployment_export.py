@@ -59,13 +59,14 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
     tiny_recognizer_config('R(2+1)D', in_channels=2).dump(str(flow_config))
     assert main([str(flow_config), checkpoint, '--out', str(tmp_path / 'x.onnx')]) == 2
     assert capsys.readouterr().err == (
-        f'export: checkpoint {checkpoint} does not fit {flow_config}: 1 tensors differ in '
+        f'r21d-export: error: checkpoint {checkpoint} does not fit {flow_config}: 1 tensors differ in '
         f'shape (backbone.conv1.conv.spatial.weight: checkpoint [45, 3, 1, 7, 7], config '
         f'[45, 2, 1, 7, 7] (input channels: checkpoint 3 (RGB), config 2 (flow)))\n')
 
     assert main([config, '--format', 'torchscript', '--opset', '13', '--out',
                  str(tmp_path / 'x.pt')]) == 2
-    assert capsys.readouterr().err == 'export: --opset applies to --format onnx only\n'
+    assert capsys.readouterr().err == ('r21d-export: error: --opset applies to --format onnx '
+                                       'only\n')
     assert not list(tmp_path.glob('x.*'))
 
     with pytest.raises(SystemExit) as usage:

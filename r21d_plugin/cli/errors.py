@@ -1,12 +1,13 @@
 """One clear message instead of a traceback, for the errors a user fixes from the message.
 
 Every tool's ``main`` is wrapped by ``cli_main``: a known user error (``USER_ERRORS``: a
-config name that matches nothing, a dataset not prepared, a checkpoint missing, unreadable
-or not convertible, a malformed annotation file) prints ``<tool>: error: <message>`` on
-stderr and the tool returns 2, the status argparse gives a bad command line (whose messages
-carry the same ``r21d-<tool>: error:`` prefix, and whose numbers are checked up front by the
-``type=`` validators below). ``--verbose``
-(every tool has it) or ``R21D_VERBOSE=1`` raises it with its traceback instead. Any other
+config name that matches nothing, a dataset not prepared, a checkpoint missing, unreadable,
+untrusted or not convertible, a malformed annotation file, a test dump that would run code,
+a ``ToolError`` a tool raises) prints ``r21d-<tool>: error: <message>`` on stderr, however
+the tool was started, and the tool returns 2, the status argparse gives a bad command line
+(whose messages carry the same prefix; numbers are checked up front by the ``type=``
+validators below). ``--verbose`` (every tool has it) or ``R21D_VERBOSE=1`` raises it with
+its traceback instead. Any other
 exception keeps its full traceback: it is a bug or a problem the message alone cannot fix.
 
 In a distributed run each process checks the same inputs before the processes meet; only
@@ -152,7 +153,7 @@ def cli_main(main: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]]
         global _tool
         argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
         local_rank = _local_rank()  # before the tool sets LOCAL_RANK itself
-        _tool = name
+        outer, _tool = _tool, name
         try:
             return main(argv)
         except USER_ERRORS as error:
@@ -162,6 +163,6 @@ def cli_main(main: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]]
                 print(error_line(error), file=sys.stderr)
             return 2
         finally:
-            _tool = None
+            _tool = outer
 
     return wrapped

@@ -25,7 +25,7 @@ import re
 import sys
 import types
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 _applied = False
 
@@ -84,33 +84,48 @@ def _installed_release(package: str) -> Optional[Tuple[int, int]]:
     return int(major), int(minor)
 
 
-def _mmengine_loads_with_torchs_weights_only_default() -> bool:
-    """Whether mmengine's local loader refuses mmengine's own checkpoints here.
+def _mmengine_local_loader_is_safe(loader: Callable[[str, Any], Any]) -> bool:
+    """Whether mmengine's local loader ``loader`` loads mmengine's own checkpoints and refuses
+    anything else: found by trying it, whatever the versions say.
 
-    mmengine 0.10.x calls ``torch.load`` without ``weights_only``; torch >= 2.6 then loads
-    with ``weights_only=True`` (unless ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set), which
-    refuses the ``HistoryBuffer`` every mmengine checkpoint carries. The mmengine 0.11.0
-    pre-releases load their own checkpoints again.
+    mmengine 0.10.x calls ``torch.load`` without ``weights_only``: torch >= 2.6 then refuses
+    the ``HistoryBuffer`` every mmengine checkpoint carries, while older torch (or
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) unpickles anything, code included.
     """
-    torch_release, mmengine_release = _installed_release('torch'), _installed_release('mmengine')
-    if torch_release is None or mmengine_release is None:
+    import fractions
+    import tempfile
+
+    import torch
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    with tempfile.TemporaryDirectory(prefix='r21d-probe-') as directory:
+        own, foreign = os.path.join(directory, 'own.pth'), os.path.join(directory, 'foreign.pth')
+        torch.save({'message_hub': {'log': HistoryBuffer([1.0], [1])}}, own)
+        # A harmless object outside any allow-list stands for one that runs code.
+        torch.save({'payload': fractions.Fraction(1, 3)}, foreign)
+        try:
+            loader(own, 'cpu')
+        except Exception:
+            return False
+        try:
+            loader(foreign, 'cpu')
+        except Exception:
+            return True
         return False
-    forced_off = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0').lower() in (
-        '1', 'y', 'yes', 'true')
-    return torch_release >= (2, 6) and mmengine_release < (0, 11) and not forced_off
 
 
 def _load_local_checkpoints_safely() -> bool:
     """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) load local files with
-    ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints.
+    ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints or loads
+    objects that could run code.
 
     torch's refusal would tell the user to pass ``weights_only=False``, which no config can
     do. mmengine's own local loader is replaced, never one another package registered.
     """
-    if not _mmengine_loads_with_torchs_weights_only_default():
-        return False
     from mmengine.runner import checkpoint
     if checkpoint.CheckpointLoader._schemes.get('') is not checkpoint.load_from_local:
+        return False
+    if _mmengine_local_loader_is_safe(checkpoint.load_from_local):
         return False
     from .engine.checkpoint_loading import load_from_local_weights_only
     checkpoint.CheckpointLoader.register_scheme(

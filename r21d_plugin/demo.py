@@ -10,11 +10,9 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from mmengine.fileio import load
-
 from .data.prep.motion_dataset import SPLITS, ensure_motion_dataset
-from .evaluation import (accuracy_vs_num_clips, clip_scores_from_dump,
-                          plot_accuracy_vs_num_clips)
+from .evaluation import (accuracy_vs_num_clips, clip_scores_from_dump, load_test_dump,
+                         plot_accuracy_vs_num_clips)
 from .engine.runs import make_test_config, make_train_config, run_test, run_train
 
 #: (paper name, config under configs/demo) from frame-order-blind to fully spatiotemporal.
@@ -97,7 +95,7 @@ def run_demo(data_root: str = 'data/motion',
                                             work_dir=network_dir, dump=dump,
                                             cfg_options=network_options))
         results[network] = dict(metrics, train_s=train_s)
-        curves[network] = accuracy_vs_num_clips(*clip_scores_from_dump(load(dump)))
+        curves[network] = accuracy_vs_num_clips(*clip_scores_from_dump(load_test_dump(dump)))
         print(f'{network}: clip@1 {100 * metrics["acc/clip@1"]:.1f}, '
               f'video@1 {100 * metrics["acc/video@1"]:.1f}')
 

@@ -341,6 +341,16 @@ class Python2Pickler(pickle._Pickler):
     dispatch[bytes] = save_py2_str
 
 
+class RunsACommand:
+    """What a hostile pickle does: run a shell command when loaded (here, create ``marker``)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
 def write_python2_pickle(obj: object, path: str) -> None:
     buffer = io.BytesIO()
     Python2Pickler(buffer, protocol=2).dump(obj)

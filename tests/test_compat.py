@@ -144,36 +144,32 @@ def mmengine_loader(monkeypatch):
     monkeypatch.setattr(CheckpointLoader, '_schemes', schemes)  # register_scheme rebinds it
 
 
-def versions(monkeypatch, torch_version: str, mmengine_version: str) -> None:
-    installed = {'torch': torch_version, 'mmengine': mmengine_version}
-    monkeypatch.setattr(compat.importlib.metadata, 'version', installed.__getitem__)
-
-
-@pytest.mark.parametrize('torch_version, mmengine_version, replaced', [
-    ('2.13.0+cpu', '0.10.7', True),
-    ('2.6.0', '0.10.4', True),
-    ('2.5.1', '0.10.7', False),  # torch loaded with weights_only=False by default
-    ('2.13.0', '0.11.0rc0', False),  # its pre-releases load their own checkpoints
-])
-def test_mmengine_loader_is_replaced_only_where_it_cannot_load_its_checkpoints(
-        monkeypatch, mmengine_loader, torch_version, mmengine_version, replaced):
-    versions(monkeypatch, torch_version, mmengine_version)
+def test_mmengine_loader_is_replaced_where_it_refuses_its_own_checkpoints(mmengine_loader):
+    # torch 2.13's weights_only default refuses mmengine 0.10's HistoryBuffer: found by trying.
+    assert not compat._mmengine_local_loader_is_safe(mmengine_checkpoint.load_from_local)
     compat._load_local_checkpoints_safely()
-    expected = load_from_local_weights_only if replaced else mmengine_checkpoint.load_from_local
-    assert CheckpointLoader._schemes[''] is expected
+    assert CheckpointLoader._schemes[''] is load_from_local_weights_only
 
 
-def test_mmengine_loader_is_kept_where_torchs_safe_default_is_switched_off(
+def test_mmengine_loader_is_replaced_where_it_would_unpickle_anything(
         monkeypatch, mmengine_loader):
-    versions(monkeypatch, '2.13.0', '0.10.7')
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # loads its own, and code
+    assert not compat._mmengine_local_loader_is_safe(mmengine_checkpoint.load_from_local)
     compat._load_local_checkpoints_safely()
-    assert CheckpointLoader._schemes[''] is mmengine_checkpoint.load_from_local
+    assert CheckpointLoader._schemes[''] is load_from_local_weights_only
+
+
+def test_a_safe_mmengine_loader_is_kept(monkeypatch, mmengine_loader):
+    # As a future mmengine that loads its checkpoints safely would behave.
+    assert compat._mmengine_local_loader_is_safe(load_from_local_weights_only)
+    monkeypatch.setattr(mmengine_checkpoint, 'load_from_local', load_from_local_weights_only)
+    schemes = collections.OrderedDict(CheckpointLoader._schemes)
+    schemes[''] = load_from_local_weights_only
+    monkeypatch.setattr(CheckpointLoader, '_schemes', schemes)
+    assert compat._load_local_checkpoints_safely() is False
 
 
 def test_a_local_loader_another_package_registered_is_kept(monkeypatch, mmengine_loader):
-    versions(monkeypatch, '2.13.0', '0.10.7')
-
     def their_loader(filename, map_location=None):
         return {}
 

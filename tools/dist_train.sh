@@ -5,6 +5,8 @@
 #   bash tools/dist_train.sh CONFIG GPUS [tools/train.py arguments]
 #
 # Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT (see tools/torchrun.sh).
+# Preemption: SIGTERM or SIGUSR1 to this script (or to the workers) saves preempted.pth and
+# the script exits 75, for the job script to requeue (docs/reliability.md).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [train.py arguments]" >&2

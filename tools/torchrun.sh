@@ -31,6 +31,9 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 case "$TOOL" in
   train.py|test.py) PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/tools/$TOOL" "${@:3}" --dry-run >/dev/null ;;
 esac
-exec "$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
+# torchrun through r21d_plugin.engine.torchrun: SIGTERM / SIGUSR1 reach the workers, which
+# save and exit 75 (PreemptionHook), and the launcher then exits 75 too (plain torchrun
+# exits 1 and kills the workers 30 s after a signal).
+exec "$PYTHON" -m r21d_plugin.engine.torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --master_port="$PORT" --nproc_per_node="$GPUS" \
     "$ROOT/tools/$TOOL" "${@:3}"

@@ -25,7 +25,7 @@ from .. import PAPER_NAMES
 from ..configs import resolve_config
 from ..benchmark import BenchmarkSettings, format_report, run_benchmark, save_result
 from ..benchmark.settings import config_name
-from .errors import cli_main, tool_parser
+from .errors import cli_main, non_negative_int, positive_float, positive_int, tool_parser
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -33,15 +33,15 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('--network', nargs='+', default=list(defaults.networks),
                         help=f"paper name(s) or 'all': {', '.join(PAPER_NAMES)}")
-    parser.add_argument('--depth', type=int, default=defaults.depth)
-    parser.add_argument('--clip-len', type=int, default=defaults.clip_len)
-    parser.add_argument('--crop-size', type=int, default=defaults.crop_size)
-    parser.add_argument('--batch-size', type=int, default=defaults.batch_size)
-    parser.add_argument('--base-channels', type=int, default=defaults.base_channels,
+    parser.add_argument('--depth', type=positive_int, default=defaults.depth)
+    parser.add_argument('--clip-len', type=positive_int, default=defaults.clip_len)
+    parser.add_argument('--crop-size', type=positive_int, default=defaults.crop_size)
+    parser.add_argument('--batch-size', type=positive_int, default=defaults.batch_size)
+    parser.add_argument('--base-channels', type=positive_int, default=defaults.base_channels,
                         help='network width (64 in the paper; small for quick checks)')
-    parser.add_argument('--num-classes', type=int, default=defaults.num_classes)
+    parser.add_argument('--num-classes', type=positive_int, default=defaults.num_classes)
     parser.add_argument('--device', default=defaults.device, choices=['cpu', 'cuda'])
-    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--threads', type=positive_int, help='torch CPU threads')
     parser.add_argument('--cpu-malloc', default=defaults.cpu_malloc,
                         choices=['keep', 'default'],
                         help="'keep': glibc keeps freed memory for reuse, as our train and "
@@ -62,32 +62,32 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help='peer families to measure (none: only ours)')
     parser.add_argument('--no-models', action='store_true',
                         help='measure only the data pipeline (and the peak)')
-    parser.add_argument('--warmup', type=int, default=defaults.warmup)
-    parser.add_argument('--iters', type=int, default=defaults.iters)
-    parser.add_argument('--test-clips', type=int, default=defaults.test_clips,
+    parser.add_argument('--warmup', type=non_negative_int, default=defaults.warmup)
+    parser.add_argument('--iters', type=positive_int, default=defaults.iters)
+    parser.add_argument('--test-clips', type=positive_int, default=defaults.test_clips,
                         help='clips per video of the recognizer test (0: skip it)')
-    parser.add_argument('--test-videos', type=int, default=defaults.test_videos,
+    parser.add_argument('--test-videos', type=positive_int, default=defaults.test_videos,
                         help='videos per recognizer test batch')
     parser.add_argument('--no-pipeline', action='store_true',
                         help='skip the data pipeline measurement')
     parser.add_argument('--data-config', default=defaults.data_config,
                         help='dataset config (a path or a name) whose pipelines and '
                         'workers are measured')
-    parser.add_argument('--workers', type=int,
+    parser.add_argument('--workers', type=non_negative_int,
                         help="data loader workers (default: the data config's)")
-    parser.add_argument('--pipeline-videos', type=int, default=defaults.pipeline_videos)
-    parser.add_argument('--video-size', type=int, default=defaults.video_size)
-    parser.add_argument('--video-frames', type=int, default=defaults.video_frames)
-    parser.add_argument('--pipeline-batches', type=int, default=defaults.pipeline_batches)
+    parser.add_argument('--pipeline-videos', type=positive_int, default=defaults.pipeline_videos)
+    parser.add_argument('--video-size', type=positive_int, default=defaults.video_size)
+    parser.add_argument('--video-frames', type=positive_int, default=defaults.video_frames)
+    parser.add_argument('--pipeline-batches', type=positive_int, default=defaults.pipeline_batches)
     parser.add_argument('--no-use-side', action='store_true',
                         help='skip the use side (inference, timeline, feature extraction, '
                         'ONNX Runtime)')
     parser.add_argument('--use-config', nargs='+',
                         default=[config_name(path) for path in defaults.use_configs],
                         help='recognizer configs (paths or names) whose use side is measured')
-    parser.add_argument('--use-seconds', type=float, default=defaults.use_video_seconds,
+    parser.add_argument('--use-seconds', type=positive_float, default=defaults.use_video_seconds,
                         help='length of the generated use-side video (30 fps)')
-    parser.add_argument('--use-video-size', type=int, nargs=2,
+    parser.add_argument('--use-video-size', type=positive_int, nargs=2,
                         default=list(defaults.use_video_size), metavar=('HEIGHT', 'WIDTH'))
     parser.add_argument('--json', help='write the full results here')
     parser.add_argument('--no-progress', action='store_true')

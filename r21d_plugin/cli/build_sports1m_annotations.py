@@ -14,12 +14,11 @@ configs under configs/sports1m read), sports1m_label_map.txt, and
 sports1m_{train,test}_missing.txt for listed videos not found under --video-dir.
 """
 import argparse
-import sys
 from typing import List
 
 from ..data.prep.sports1m import (MULTI_LABEL_RULES, Sports1MFormatError,
                                   build_annotations)
-from .errors import cli_main, tool_parser
+from .errors import ToolError, cli_main, tool_parser
 
 
 @cli_main
@@ -50,7 +49,7 @@ def main(argv: List[str]) -> int:
             args.out_dir, train=args.train, test=args.test, labels=args.labels,
             video_dir=args.video_dir, multi_label=args.multi_label, ext=args.ext)
     except (Sports1MFormatError, FileNotFoundError, ValueError) as e:
-        sys.exit(f'error: {e}')
+        raise ToolError(e) from e
     for s in summaries:
         print(f'{s.name}: {s.videos} videos ({s.multi_label} with several labels) -> '
               f'{s.lines} lines in {s.ann_file}')

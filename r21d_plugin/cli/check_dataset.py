@@ -9,7 +9,7 @@ import argparse
 import os
 from typing import List
 
-from .errors import cli_main, tool_parser
+from .errors import cli_main, non_negative_int, positive_int, tool_parser
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -17,12 +17,12 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('ann_file', help='annotation file (VideoDataset or RawframeDataset)')
     parser.add_argument('data_root', help='directory the annotation paths are relative to')
     parser.add_argument('--out', help='write the good entries to this annotation file')
-    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+    parser.add_argument('--workers', type=positive_int, default=os.cpu_count() or 1,
                         help='decoding processes (default: all cores)')
-    parser.add_argument('--num-classes', type=int,
+    parser.add_argument('--num-classes', type=positive_int,
                         help='labels must lie in 0..NUM_CLASSES-1')
     parser.add_argument('--multi-class', action='store_true', help='lines carry several labels')
-    parser.add_argument('--min-frames', type=int, default=1,
+    parser.add_argument('--min-frames', type=positive_int, default=1,
                         help='fewer frames is bad; use one clip span, '
                         '(clip_len - 1) * frame_interval + 1')
     parser.add_argument('--delimiter', default=' ', help='field delimiter of video annotations')
@@ -33,7 +33,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--filename-tmpl', help='rawframes: frame file name template')
     parser.add_argument('--with-offset', action='store_true',
                         help='rawframes: lines carry <offset> <total_frames>')
-    parser.add_argument('--start-index', type=int, default=1,
+    parser.add_argument('--start-index', type=non_negative_int, default=1,
                         help='rawframes: index of the first frame file')
     return parser.parse_args(argv)
 

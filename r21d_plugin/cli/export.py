@@ -20,34 +20,31 @@ from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
 from r21d_plugin.apis.loading import RecognizerLoadError
 from r21d_plugin.benchmark import use_speed
-from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
-from r21d_plugin.cli.errors import cli_main, tool_parser
+from r21d_plugin.cli.errors import ToolError, cli_main, positive_int, tool_parser
 
 
 def _batch_size(text: str) -> Optional[int]:
     if text == 'dynamic':
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a number or "dynamic", got {text!r}')
+    return positive_int(text)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = tool_parser(
-        prog='r21d-export', description=__doc__.split('\n\n')[0],
+        description=__doc__.split('\n\n')[0],
         epilog='Exit status: 0 done, 1 verification failed, 2 cannot export.')
     parser.add_argument('config', help='the recognizer\'s config file, or a published '
                         'model\'s name (r21d-list-models)')
     parser.add_argument('checkpoint', nargs='?', default=None,
                         help='its weights (default: a published model\'s own; a config\'s '
                         'initial weights, for trials)')
+    parser.add_trust_checkpoint()
     parser.add_argument('--format', dest='fmt', choices=('onnx', 'torchscript'),
                         default='onnx', help='default: onnx')
     parser.add_argument('--out', required=True, help='the file to write (and FILE.json)')
-    parser.add_argument('--clip-len', type=int, default=None,
+    parser.add_argument('--clip-len', type=positive_int, default=None,
                         help='frames per clip (default: the config\'s)')
-    parser.add_argument('--crop', type=int, default=None,
+    parser.add_argument('--crop', type=positive_int, default=None,
                         help='side of the square crop (default: the config\'s test crop, '
                         'else 112)')
     parser.add_argument('--batch-size', type=_batch_size, default=None,
@@ -57,9 +54,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--verify', action='store_true',
                         help='run the file on random clips at two batch sizes and compare '
                         'with PyTorch (exit 1 above 1e-4 of the scores\' scale)')
-    parser.add_argument('--opset', type=int, default=None,
+    parser.add_argument('--opset', type=positive_int, default=None,
                         help='ONNX opset, 11..20 (default: 17)')
-    parser.add_argument('--benchmark', type=int, nargs='*', default=None, metavar='N',
+    parser.add_argument('--benchmark', type=positive_int, nargs='*', default=None, metavar='N',
                         help='time the file\'s runtime beside PyTorch float32 and bf16 '
                         'autocast on the same clips, at these batch sizes (default: 1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -106,7 +103,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.benchmark is not None:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
             print(use_speed.format_throughput(use_speed.runtime_throughput(result, batch_sizes)))
-    except (ExportError, RecognizerLoadError, CheckpointMismatchError) as error:
-        print(f'export: {error}', file=sys.stderr)
-        return 2
+    except (ExportError, RecognizerLoadError) as error:
+        raise ToolError(error) from error
     return 0

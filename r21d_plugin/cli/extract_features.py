@@ -22,7 +22,8 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from r21d_plugin.cli.errors import cli_main, tool_parser
+from r21d_plugin.cli.errors import (cli_main, error_line, non_negative_int, positive_int,
+                                    tool_parser)
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
                                        LAYER_STAGES, FeatureExtractor, OutputInUseError,
                                        extract_features)
@@ -43,20 +44,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', nargs='?', default=None,
                         help='its checkpoint (loaded strictly); left out when CONFIG is a '
                         'published model\'s name (r21d-list-models): its own weights')
+    parser.add_trust_checkpoint()
     parser.add_argument('src', help='a video file, a folder of videos (searched '
                         'recursively), or a VideoDataset annotation file')
     parser.add_argument('out', help='the output folder')
-    parser.add_argument('--clip-len', type=int, help='frames per window (default: the '
+    parser.add_argument('--clip-len', type=positive_int, help='frames per window (default: the '
                         "config's clip length)")
-    parser.add_argument('--stride', type=int, help='frames between window starts '
+    parser.add_argument('--stride', type=positive_int, help='frames between window starts '
                         "(default: clip length x the config's frame interval)")
     parser.add_argument('--layer', choices=list(LAYER_STAGES), default='pool5',
                         help='pool5: the pooled conv5 output; convN: that stage, pooled '
                         'over time and space')
     parser.add_argument('--keep-map', action='store_true',
                         help="store a conv layer's C x T' x H' x W' map instead of pooling it")
-    parser.add_argument('--batch-size', type=int, default=8, help='windows per forward pass')
-    parser.add_argument('--workers', type=int, default=2,
+    parser.add_argument('--batch-size', type=positive_int, default=8,
+                        help='windows per forward pass')
+    parser.add_argument('--workers', type=non_negative_int, default=2,
                         help='decoding processes (per rank); 0 decodes in the main process')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         choices=['cpu', 'cuda'])
@@ -130,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                       args.batch_size, args.workers,
                                       progress=not args.no_progress, names=names)
         except (OSError, ValueError, KeyError, OutputInUseError) as exc:
-            print(f'error: {exc}', file=sys.stderr)
+            print(error_line(exc), file=sys.stderr)
             shutdown_distributed(wait_for_peers=False)
             return 2
         except BaseException:

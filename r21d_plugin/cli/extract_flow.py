@@ -14,7 +14,7 @@ import sys
 from typing import List, Optional, Tuple
 
 from ..data.prep.flow_extraction import PAPER_FRAME_SIZE, extract_flow
-from .errors import cli_main, tool_parser
+from .errors import cli_main, positive_int, tool_parser
 
 
 def frame_size(text: str) -> Optional[Tuple[int, int]]:
@@ -32,7 +32,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='a folder of videos, or a VideoDataset annotation file')
     parser.add_argument('out', help='output root of the flow rawframes')
-    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+    parser.add_argument('--workers', type=positive_int, default=os.cpu_count() or 1,
                         help='videos extracted in parallel (default: all CPU cores)')
     parser.add_argument('--video-root', default=None,
                         help="folder the annotation's video paths are relative to "

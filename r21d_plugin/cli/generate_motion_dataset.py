@@ -10,7 +10,7 @@ from typing import List
 
 from ..data.prep.motion_dataset import (MOTION_DATASET_SIZES, SPLITS,
                                         generate_motion_dataset)
-from .errors import cli_main, tool_parser
+from .errors import cli_main, positive_int, tool_parser
 
 
 def parse_split_counts(text: str) -> dict:
@@ -31,8 +31,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument('--out', default='data/motion', help='dataset root')
     parser.add_argument('--size', default='demo', choices=list(MOTION_DATASET_SIZES))
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--frame-size', type=int, help='override the size\'s frame size')
-    parser.add_argument('--num-frames', type=int, help='override the frames per video')
+    parser.add_argument('--frame-size', type=positive_int, help='override the size\'s frame size')
+    parser.add_argument('--num-frames', type=positive_int, help='override the frames per video')
     parser.add_argument('--videos-per-class', type=parse_split_counts,
                         help='override counts, e.g. train=128,test=32')
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Recognize actions in your own videos with a config and a checkpoint, or a published model.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
-        [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
+        [--device cpu] [--json OUT.json] [--timeline --clip-len L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
     python tools/infer.py NAME INPUT [INPUT ...] [--flow-config FLOW_NAME] [options]
 
@@ -9,7 +9,7 @@ NAME: a published model (``r21d-list-models``): its config, with its weights dow
 verified and converted into the cache on first use (``docs/weights.md``).
 
 INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
-relative to ``--data-prefix`` or the file's folder; their labels give an accuracy). Each
+relative to ``--video-root`` or the file's folder; their labels give an accuracy). Each
 video gets the config's multi-clip test and its top-k ``label: score`` is printed;
 ``--timeline`` adds the scores of every window of L frames every S frames. A video that
 cannot be read is named with the reason on stderr, the others still run, and the exit
@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from .errors import cli_main, tool_parser
+from .errors import ToolError, cli_main, positive_int, tool_parser
 from ..apis.inference import Prediction, Timeline, predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
 from ..apis.inputs import VideoItem, collect_videos, is_video_input
@@ -41,7 +41,7 @@ DRAWN_CLASSES = 3
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = tool_parser(
-        prog='infer', description=__doc__.split('\n\n')[0],
+        description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
                'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
@@ -51,22 +51,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', nargs='?', default=None,
                         help='its checkpoint (training\'s, tools/convert_weights.py\'s, or '
                         'r21d://NAME); left out for a published model\'s own weights')
+    parser.add_trust_checkpoint()
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='video files, folders of videos, annotation files (.txt)')
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
                         '(kinetics400, sports1m). Default: the config\'s label_map')
-    parser.add_argument('--topk', type=int, default=5, help='classes shown per video')
+    parser.add_argument('--topk', type=positive_int, default=5, help='classes shown per video')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write the results, per-clip scores included')
     parser.add_argument('--timeline', action='store_true',
                         help='also score every window of a video (long videos)')
-    parser.add_argument('--window', type=int, metavar='L',
+    parser.add_argument('--clip-len', dest='window', type=positive_int, metavar='L',
                         help='frames per timeline window. Default: the config\'s clip length')
-    parser.add_argument('--stride', type=int, metavar='S',
+    parser.add_argument('--stride', type=positive_int, metavar='S',
                         help='frames between timeline windows. Default: the window\'s frames '
                         'times the config\'s frame interval (windows tile the video)')
-    parser.add_argument('--batch-size', type=int, default=8,
+    parser.add_argument('--batch-size', type=positive_int, default=8,
                         help='timeline windows per forward pass')
     parser.add_argument('--plot', metavar='OUT.png',
                         help='draw the timeline\'s top classes over time (needs --timeline)')
@@ -79,7 +80,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-video', metavar='OUT.mp4',
                         help='the input with its top labels drawn on it (per window with '
                         '--timeline)')
-    parser.add_argument('--data-prefix', help='folder the paths of annotation files are '
+    parser.add_argument('--video-root', dest='data_prefix',
+                        help='folder the paths of annotation files are '
                         'relative to. Default: the annotation file\'s folder')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
@@ -95,7 +97,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.plot and not args.timeline:
         parser.error('--plot draws the timeline: add --timeline')
     if (args.window or args.stride) and not args.timeline:
-        parser.error('--window / --stride are timeline options: add --timeline')
+        parser.error('--clip-len / --stride are timeline options: add --timeline')
     return args
 
 
@@ -187,15 +189,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         streams = _load(args)
     except (RecognizerLoadError, CheckpointMismatchError, LabelMapError) as error:
-        print(f'infer: {error}', file=sys.stderr)
-        return 1
+        raise ToolError(error) from error
     rgb, flow = streams['rgb'], streams.get('flow')
     if rgb.labels is None:
-        print(f'infer: {args.config} has no label map: classes are shown as indices',
+        print(f'r21d-infer: {args.config} has no label map: classes are shown as indices',
               file=sys.stderr)
     items, problems = collect_videos(args.inputs, args.data_prefix)
     for source, reason in problems:
-        print(f'infer: {source}: {reason}', file=sys.stderr)
+        print(f'r21d-infer: {source}: {reason}', file=sys.stderr)
     several = len(items) > 1
     plots: Dict[str, int] = {}
     out_videos: Dict[str, int] = {}
@@ -206,7 +207,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
         if prediction.error is not None:
             failed += 1
-            tqdm.write(f'infer: {item.path}: {prediction.error}', file=sys.stderr)
+            tqdm.write(f'r21d-infer: {item.path}: {prediction.error}', file=sys.stderr)
             results.append(prediction.to_dict())
             continue
         lines = _report(prediction, f'[{number}/{len(items)}]', args.fusion_alpha)
@@ -232,7 +233,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 lines.append(f'  labelled video: {out_video}')
         except VideoReadError as error:
             failed += 1
-            tqdm.write(f'infer: {item.path}: {error.reason}', file=sys.stderr)
+            tqdm.write(f'r21d-infer: {item.path}: {error.reason}', file=sys.stderr)
             entry['error'] = error.reason
         done[item.path] = prediction
         results.append(entry)
@@ -254,6 +255,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       file, ensure_ascii=False)
         print(f'results: {args.json}')
     if failed:
-        print(f'infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',
+        print(f'r21d-infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',
               file=sys.stderr)
     return 1 if failed else 0

@@ -27,6 +27,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         '--dump', type=str,
         help='dump every sample\'s results, per-clip scores included, to a .pkl file '
         '(input of r21d-accuracy-vs-clips)')
+    parser.add_trust_checkpoint()
     add_run_arguments(parser)
     return parse_run_args(parser, argv)
 

@@ -60,8 +60,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the latest checkpoint '
         'of the work dir: model, optimizer and scheduler state, epoch and iteration')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (GPU only)')
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=('fp16', 'bf16'),
+                        help='automatic mixed precision (GPU only): fp16 (also a bare --amp, '
+                        'with dynamic loss scaling) or bf16')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -71,6 +72,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help='a different seed for each rank')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic cuDNN algorithms')
+    parser.add_trust_checkpoint('resume')
     add_run_arguments(parser)
     return parse_run_args(parser, argv)
 

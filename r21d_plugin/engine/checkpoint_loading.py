@@ -4,8 +4,9 @@ mmengine pickles its ``MessageHub`` (``HistoryBuffer`` objects holding numpy arr
 scalars) into every checkpoint, which torch's safe unpickler refuses. Rather than turning safe
 loading off, ``load_checkpoint_file`` allows exactly those types, and only while it loads:
 torch's process-wide allow-list is left as it was after every call. Anything else in a file is
-refused with ``UntrustedCheckpointError`` naming it, unless the user opts in to full
-unpickling with ``R21D_TRUST_CHECKPOINTS=1``.
+refused with ``UntrustedCheckpointError`` naming it, unless the user opted in to full
+unpickling for that one file (``--trust-checkpoint`` of the tool that names it, or the file
+listed in ``R21D_TRUST_CHECKPOINTS``): other files loaded in the same process stay safe.
 
 ``compat`` makes this mmengine's loader for local files (``load_from``, ``resume``,
 ``load_checkpoint``) on the mmengine versions that need it.
@@ -22,12 +23,13 @@ import re
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import torch
 
-#: Set to 1 to load checkpoints that hold objects outside the allow-list (full unpickling,
-#: which can run code from the file: only for files you trust).
+#: The checkpoint files (separated by ``os.pathsep``) to load in full even when they hold
+#: objects outside the allow-list (full unpickling can run code from the file: only files
+#: you trust). A tool's ``--trust-checkpoint`` puts its checkpoint here.
 TRUST_CHECKPOINTS_ENV = 'R21D_TRUST_CHECKPOINTS'
 
 #: The statistics ``HistoryBuffer`` registers in its first ``__init__``.
@@ -94,9 +96,17 @@ def mmengine_safe_globals() -> Iterator[None]:
             yield
 
 
-def _trusts_checkpoints() -> bool:
-    """Whether the user opted in to full unpickling (``R21D_TRUST_CHECKPOINTS=1``)."""
-    return os.environ.get(TRUST_CHECKPOINTS_ENV, '').strip().lower() in ('1', 'true', 'yes')
+def _trusted_files() -> Set[str]:
+    """The real paths of the files listed in ``R21D_TRUST_CHECKPOINTS``."""
+    listed = os.environ.get(TRUST_CHECKPOINTS_ENV, '').split(os.pathsep)
+    return {os.path.realpath(os.path.expanduser(name)) for name in listed if name.strip()}
+
+
+def trust_checkpoint(filename: str) -> None:
+    """Load ``filename``, this one file, in full even where it holds objects outside the
+    allow-list, in this process and the processes it starts (``R21D_TRUST_CHECKPOINTS``)."""
+    trusted = _trusted_files() | {os.path.realpath(os.path.expanduser(filename))}
+    os.environ[TRUST_CHECKPOINTS_ENV] = os.pathsep.join(sorted(trusted))
 
 
 class UnreadableCheckpointError(RuntimeError):
@@ -124,8 +134,9 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     Raises:
         FileNotFoundError: no such file.
         UntrustedCheckpointError: the file holds an object outside the allow-list (named in
-            the message) and ``R21D_TRUST_CHECKPOINTS`` is not set; with it set, the file
-            is loaded with full unpickling and a warning.
+            the message) and the user did not trust this file (``trust_checkpoint``,
+            ``R21D_TRUST_CHECKPOINTS``); a trusted file is loaded with full unpickling and a
+            warning.
         RuntimeError: a truncated or corrupt file, named.
     """
     from mmengine.logging import print_log
@@ -142,15 +153,16 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
         what = (f'`{found.group(1)}`' if found else
                 f'an object ({detail.group(1) if detail else "see the chained error"})')
-        if not _trusts_checkpoints():
+        if os.path.realpath(filename) not in _trusted_files():
             raise UntrustedCheckpointError(
                 f'{filename} holds {what}, which is not on the allow-list of what mmengine '
                 'checkpoints carry, so it was not loaded: torch loads checkpoints with '
                 'weights_only=True, and unpickling anything else can run code from the file. '
-                f'If you trust this file, set {TRUST_CHECKPOINTS_ENV}=1 to load it in full.'
+                'If you trust this file, pass --trust-checkpoint to the tool that names it, or '
+                f'set {TRUST_CHECKPOINTS_ENV}={filename} to load this one file in full.'
             ) from exc
         print_log(f'{filename} holds {what}; loading it with full unpickling because '
-                  f'{TRUST_CHECKPOINTS_ENV} is set', logger='current', level=logging.WARNING)
+                  f'you trusted this file', logger='current', level=logging.WARNING)
         return torch.load(filename, map_location=map_location, weights_only=False)
     except (RuntimeError, EOFError) as exc:
         raise UnreadableCheckpointError(filename, exc) from exc

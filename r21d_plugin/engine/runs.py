@@ -43,7 +43,7 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
 def make_train_config(config: str,
                       work_dir: Optional[str] = None,
                       resume: Optional[str] = None,
-                      amp: bool = False,
+                      amp: Optional[str] = None,
                       no_validate: bool = False,
                       auto_scale_lr: bool = False,
                       seed: Optional[int] = None,
@@ -57,7 +57,8 @@ def make_train_config(config: str,
         resume (str, optional): ``'auto'`` resumes from the latest checkpoint of the work
             dir; a path resumes from that checkpoint (model, optimizer, schedulers, epoch
             and iteration).
-        amp (bool): mixed precision (``AmpOptimWrapper``; needs a GPU).
+        amp (str, optional): mixed precision, ``'fp16'`` (with dynamic loss scaling) or
+            ``'bf16'`` (``AmpOptimWrapper``; needs a GPU). True means ``'fp16'``.
         Other arguments: as ``tools/train.py --help`` describes them.
     """
     cfg = _load(config, cfg_options, launcher, work_dir)
@@ -71,8 +72,13 @@ def make_train_config(config: str,
         if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp replaces OptimWrapper by AmpOptimWrapper; this config '
                              f'uses {wrapper_type}')
+        amp = 'fp16' if amp is True else amp
+        if amp not in ('fp16', 'bf16'):
+            raise ValueError(f"amp must be 'fp16' or 'bf16', got {amp!r}")
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.dtype = {'fp16': 'float16', 'bf16': 'bfloat16'}[amp]
+        if amp == 'fp16':  # bfloat16 has float32's range: nothing to scale
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:

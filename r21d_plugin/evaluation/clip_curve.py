@@ -4,9 +4,16 @@ The input is the per-clip softmax scores of a multi-clip test (``tools/test.py -
 with ``MultiClipRecognizer3D``). For n clips, the n are taken uniformly spaced among the
 K clips tested (as a test with n clips would sample them) and their softmax averaged.
 """
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..safe_pickle import RefusedGlobal, load_pickle
+
+
+class DumpError(ValueError):
+    """A test dump cannot be read: not a ``.pkl``, unreadable, or it names code to run."""
 
 
 def uniform_clip_subset(num_tested: int, num_clips: int) -> np.ndarray:
@@ -41,24 +48,54 @@ def accuracy_vs_num_clips(clip_scores: np.ndarray, labels: np.ndarray,
     return curve
 
 
+def load_test_dump(path: str) -> List[dict]:
+    """The records of a ``tools/test.py --dump`` file, read without running code.
+
+    The ``.pkl`` goes through the restricted unpickler (plain containers, numpy arrays,
+    tensors). Other formats are refused: mmengine's YAML loader can construct arbitrary
+    objects, and ``--dump`` writes ``.pkl`` only.
+
+    Raises:
+        DumpError: not a ``.pkl`` / ``.pickle`` file, missing, not a pickle, or it names a
+            callable outside the allow-list (nothing is run).
+    """
+    if not path.endswith(('.pkl', '.pickle')):
+        raise DumpError(f'{path}: not a .pkl test dump (r21d-test --dump writes .pkl; '
+                        f'YAML and other formats are refused, as they can run code)')
+    if not osp.isfile(path):
+        raise DumpError(f'{path}: no such file')
+    try:
+        records = load_pickle(path, 'a test dump holds only numbers, strings, arrays and '
+                                    'tensors in plain containers')
+    except RefusedGlobal as error:
+        raise DumpError(str(error)) from error
+    except Exception as error:  # truncated or not a pickle at all
+        raise DumpError(f'{path}: not a readable test dump ({type(error).__name__}: '
+                        f'{error})') from error
+    if not isinstance(records, list):
+        raise DumpError(f'{path}: expected the list of records r21d-test --dump writes, '
+                        f'got {type(records).__name__}')
+    return records
+
+
 def clip_scores_from_dump(records: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
     """``(clip_scores, labels)`` from the records of ``tools/test.py --dump``.
 
     Raises:
-        KeyError: if the dump has no per-clip scores (the model was not a
-            ``MultiClipRecognizer3D``).
-        ValueError: if videos were tested with different numbers of clips.
+        DumpError: no records, records without per-clip scores (the model was not a
+            ``MultiClipRecognizer3D``), or videos tested with different numbers of clips.
     """
     if not records:
-        raise ValueError('the dump holds no test results')
-    if 'clip_scores' not in records[0]:
-        raise KeyError('the dump has no "clip_scores": test with model type '
-                       'MultiClipRecognizer3D to keep per-clip scores')
+        raise DumpError('the dump holds no test results')
+    if not all(isinstance(r, dict) and 'clip_scores' in r and 'gt_label' in r
+               for r in records):
+        raise DumpError('the dump has no "clip_scores" for every video: test with model type '
+                        'MultiClipRecognizer3D to keep per-clip scores')
     scores = [np.asarray(r['clip_scores'], dtype=np.float32) for r in records]
     shapes = {s.shape for s in scores}
     if len(shapes) != 1:
-        raise ValueError(f'videos were tested with different numbers of clips: '
-                         f'{sorted(shapes)}')
+        raise DumpError(f'videos were tested with different numbers of clips: '
+                        f'{sorted(shapes)}')
     labels = np.array([int(np.asarray(r['gt_label']).reshape(-1)[0]) for r in records])
     return np.stack(scores), labels
 

@@ -21,6 +21,7 @@ from mmaction.registry import MODELS
 
 from ..engine.checkpoint_loading import load_checked
 from .convs import CONV_KINDS, Conv2Plus1d, FoldableConv3d, factorized_mid_channels
+from .positions import frozen_stages_index, out_indices_numbers
 
 #: Groups of convs: conv1 (the stem), conv2_x..conv5_x (the paper's Table 1).
 NUM_GROUPS = 5
@@ -136,12 +137,14 @@ class SpatioTemporalResNet(BaseModule):
             block use the first conv's M_i; needed for torchvision's ``r2plus1d_18``).
         norm_cfg (dict): norm layers. ``dict(type='BN3d', eps=1e-3)`` matches VMZ.
         act_cfg (dict): activation layers. Default ReLU.
-        frozen_stages (int): -1 freezes nothing; 0 freezes conv1; k freezes conv1 and
-            layer1..layerk (parameters fixed, norm layers in eval mode).
+        frozen_stages (int | str): -1 freezes nothing; 0 freezes conv1; k freezes conv1 and
+            layer1..layerk (parameters fixed, norm layers in eval mode); or the last group
+            frozen by its paper name, 'conv1'..'conv5' (``models.positions``).
         norm_eval (bool): keep norm layers in eval mode while training (statistics frozen).
         zero_init_residual (bool): start each block's last norm at zero scale.
         with_cp (bool): activation checkpointing per block, to fit long clips in memory.
-        out_indices (Sequence[int]): stages (0..3) whose outputs are returned; a single
+        out_indices (Sequence[int | str]): stages (0..3, or the paper's names conv2..conv5,
+            ``models.positions``) whose outputs are returned; a single
             stage returns a tensor, as ``Recognizer3D`` expects. Stages after the last one
             listed are not computed. Default: (3, ).
         memory_format (str): layout of the activations inside the backbone.
@@ -185,11 +188,11 @@ class SpatioTemporalResNet(BaseModule):
                  mid_channels_rule: str = 'per_conv',
                  norm_cfg: dict = dict(type='BN3d', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 frozen_stages: int = -1,
+                 frozen_stages: Union[int, str] = -1,
                  norm_eval: bool = False,
                  zero_init_residual: bool = True,
                  with_cp: bool = False,
-                 out_indices: Sequence[int] = (3, ),
+                 out_indices: Sequence[Union[int, str]] = (3, ),
                  memory_format: str = 'channels_last_3d',
                  fold_bn: bool = True,
                  compute_dtype: Optional[str] = None,
@@ -215,8 +218,8 @@ class SpatioTemporalResNet(BaseModule):
         if mid_channels_rule not in ('per_conv', 'per_block'):
             raise ValueError(f"mid_channels_rule must be 'per_conv' or 'per_block', got "
                              f'{mid_channels_rule!r}')
-        if not out_indices or not set(out_indices) <= {0, 1, 2, 3}:
-            raise ValueError(f'out_indices must name stages within 0..3, got {out_indices}')
+        out_indices = out_indices_numbers(out_indices)
+        frozen_stages = frozen_stages_index(frozen_stages)
         if memory_format not in MEMORY_FORMATS:
             raise ValueError(f'memory_format must be one of {list(MEMORY_FORMATS)}, got '
                              f'{memory_format!r}')

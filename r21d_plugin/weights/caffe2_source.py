@@ -1,4 +1,4 @@
-"""VMZ's Caffe2 ``.pkl`` models: a restricted unpickler and the Caffe2 naming table.
+"""VMZ's Caffe2 ``.pkl`` models: reading them safely, and the Caffe2 naming table.
 
 A VMZ ``.pkl`` is a Python 2 pickle of ``{'blobs': {name: numpy array}}`` (VMZ
 ``c2/tools/minidb_to_pickle.py``). Names come from VMZ's builders (``r3d_model.py`` and
@@ -11,76 +11,26 @@ in a stage's first block, and ``last_out_L<classes>``. Blob suffixes: ``_w`` con
 weight, ``_b`` fc bias; BN ``_s`` scale, ``_b`` bias, ``_rm`` running mean, ``_riv``
 running variance (Caffe2's SpatialBN stores the variance under that name).
 """
-import codecs
-import io
-import pickle
 import re
-from collections import OrderedDict
 from typing import Dict, Optional
 
 import numpy as np
 import torch
 
+from ..safe_pickle import RefusedGlobal, load_pickle
 from .layout import ConversionError, NetworkSpec, Position
 from .source import CheckpointSource
 
 
-def _numpy_core():
-    return getattr(np, '_core', None) or np.core
-
-
-def _allowed_globals() -> Dict[tuple, object]:
-    """The only callables a blob pickle may name: array and dtype reconstruction."""
-    core = _numpy_core()
-    allowed = {
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-        # Python 3 writes bytes through _codecs.encode at protocol 2.
-        ('_codecs', 'encode'): codecs.encode,
-        ('collections', 'OrderedDict'): OrderedDict,
-    }
-    # Python 2 / numpy 1 pickles name numpy.core; numpy 2 writes numpy._core.
-    for module in ('numpy.core', 'numpy._core'):
-        allowed[(f'{module}.multiarray', '_reconstruct')] = core.multiarray._reconstruct
-        allowed[(f'{module}.multiarray', 'scalar')] = core.multiarray.scalar
-        allowed[(f'{module}.numeric', '_frombuffer')] = core.numeric._frombuffer
-    return allowed
-
-
-class RefusedGlobal(pickle.UnpicklingError):
-    """A pickle names a callable outside the allow-list."""
-
-
-class BlobUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays in plain containers and refuses everything else.
-
-    A pickle can name any importable callable; a downloaded ``.pkl`` must not run code.
-    """
-
-    def __init__(self, file: io.BufferedIOBase, path: str) -> None:
-        # Python 2 str (the arrays' raw bytes) decodes losslessly as latin1.
-        super().__init__(file, encoding='latin1')
-        self.path = path
-        self.allowed = _allowed_globals()
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) in self.allowed:
-            return self.allowed[(module, name)]
-        raise RefusedGlobal(
-            f'{self.path}: refusing to load global {module}.{name}: a VMZ Caffe2 .pkl holds '
-            f'only numpy arrays in plain dicts, and unpickling anything else could run code')
-
-
 def load_blobs(path: str) -> Dict[str, np.ndarray]:
-    """The ``blobs`` dict of a VMZ Caffe2 ``.pkl``, loaded through ``BlobUnpickler``."""
-    with open(path, 'rb') as file:
-        try:
-            data = BlobUnpickler(file, path).load()
-        except RefusedGlobal as error:
-            raise ConversionError(str(error)) from error
-        except Exception as error:  # truncated or not a pickle at all
-            raise ConversionError(f'{path}: not a readable pickle ({type(error).__name__}: '
-                                  f'{error})') from error
+    """The ``blobs`` dict of a VMZ Caffe2 ``.pkl``, loaded through the restricted unpickler."""
+    try:
+        data = load_pickle(path, 'a VMZ Caffe2 .pkl holds only numpy arrays in plain dicts')
+    except RefusedGlobal as error:
+        raise ConversionError(str(error)) from error
+    except Exception as error:  # missing, truncated or not a pickle at all
+        raise ConversionError(f'{path}: not a readable pickle ({type(error).__name__}: '
+                              f'{error})') from error
     # VMZ's own loader accepts both {'blobs': {...}} and the bare blob dict.
     blobs = data.get('blobs', data) if isinstance(data, dict) else data
     if not isinstance(blobs, dict):

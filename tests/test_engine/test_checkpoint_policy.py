@@ -11,7 +11,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 import r21d_plugin  # noqa: F401
 from r21d_plugin.engine.checkpoint_loading import (TRUST_CHECKPOINTS_ENV,
                                                    UntrustedCheckpointError,
-                                                   load_checkpoint_file,
+                                                   load_checkpoint_file, trust_checkpoint,
                                                    mmengine_checkpoint_safe_globals,
                                                    mmengine_safe_globals)
 from test_checkpoint import NoisyClassifier, make_runner
@@ -63,15 +63,31 @@ def test_other_objects_are_refused_with_a_clear_message(hostile_checkpoint, monk
     message = str(info.value)
     assert str(hostile_checkpoint) in message
     assert 'holds `pathlib.Path`, which is not on the allow-list' in message
-    assert f'set {TRUST_CHECKPOINTS_ENV}=1' in message
+    assert ('pass --trust-checkpoint to the tool that names it, or set '
+            f'{TRUST_CHECKPOINTS_ENV}={hostile_checkpoint} to load this one file') in message
     assert not (hostile_checkpoint.parent / 'ran').exists()
 
 
-def test_opting_in_loads_in_full(hostile_checkpoint, monkeypatch):
-    monkeypatch.setenv(TRUST_CHECKPOINTS_ENV, '1')
+def test_trusting_one_file_loads_that_file_in_full_and_no_other(hostile_checkpoint, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setenv(TRUST_CHECKPOINTS_ENV, '')  # restored after the test
+    other = tmp_path / 'other' / 'hostile.pth'
+    other.parent.mkdir()
+    torch.save(dict(payload=CreatesAFile(tmp_path / 'other_ran')), other)
+    trust_checkpoint(str(hostile_checkpoint))
     checkpoint = _load_checkpoint(str(hostile_checkpoint))
     assert checkpoint['state_dict'] == {}
     assert (hostile_checkpoint.parent / 'ran').exists()  # why it takes an opt-in
+    with pytest.raises(UntrustedCheckpointError):  # the old R21D_TRUST_CHECKPOINTS=1 loaded it
+        _load_checkpoint(str(other))
+    assert not (tmp_path / 'other_ran').exists()
+
+
+def test_the_old_blanket_opt_in_trusts_no_file(hostile_checkpoint, monkeypatch):
+    monkeypatch.setenv(TRUST_CHECKPOINTS_ENV, '1')
+    with pytest.raises(UntrustedCheckpointError):
+        _load_checkpoint(str(hostile_checkpoint))
+    assert not (hostile_checkpoint.parent / 'ran').exists()
 
 
 def test_truncated_and_missing_checkpoints_are_named(real_checkpoint, tmp_path):

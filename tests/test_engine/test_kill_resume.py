@@ -1,8 +1,9 @@
-"""SIGKILL tools/train.py mid-epoch and mid-save, `--resume`, and end with the same weights;
-the same for a preemption signal (SIGUSR1: save, exit 75, resume mid-epoch).
+"""SIGKILL tools/train.py mid-epoch and mid-save, then a preemption signal (SIGUSR1: save,
+exit 75), `--resume` after each, and end with the same weights.
 
 One uninterrupted run of 3 epochs is the reference. A second run is killed in the middle of
-epoch 2, resumed, killed again while it writes epoch_2.pth, and resumed to the end. Both are
+epoch 2, resumed, killed again while it writes epoch_2.pth, resumed and preempted in the
+middle of epoch 3, and resumed to the end. Both are
 the tiny demo config (conftest's ``tiny_demo_config``: R(2+1)D on the embedded motion
 dataset, random crops drawn in the main process), on CPU with seed 0, and the interrupted
 one must end with the reference's weights exactly.
@@ -125,7 +126,12 @@ def weights(path):
     return load_checkpoint_file(str(path))['state_dict']
 
 
-def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
+def test_killed_twice_preempted_and_resumed_equals_uninterrupted(tmp_path, config):
+    """SIGKILL mid-epoch, SIGKILL halfway through writing a checkpoint, then Slurm's
+    `--signal=USR1@120` mid-epoch (the iteration in progress finishes, preempted.pth is saved,
+    tools/train.py exits with 75), each followed by `--resume`: the same final weights."""
+    from r21d_plugin.engine.preemption import PREEMPTED_EXIT_STATUS
+
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     reference = start(tmp_path, config, straight)  # alongside the interrupted runs
 
@@ -143,48 +149,30 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
     assert (interrupted / 'last_checkpoint').read_text() == str(interrupted / 'epoch_1.pth')
     assert load_checkpoint_file(str(interrupted / 'epoch_1.pth'))['meta']['epoch'] == 1
 
-    # Resumed again: the half-written file is cleared, epochs 2 and 3 are trained.
-    log = train(tmp_path, config, interrupted, resume=True)
+    # Resumed again: the half-written file is cleared, epoch 2 is trained; signalled while
+    # about to run the 2nd iteration of epoch 3 (runner epoch 2).
+    log = finish(start(tmp_path, config, interrupted, pause_at='signal:2:1', resume=True),
+                 killed=True, send=signal.SIGUSR1, status=PREEMPTED_EXIT_STATUS)
     assert f'Removed {interrupted / partial[0]}' in log
-    assert 'Epoch(train) [2][1/4]' in log and 'Epoch(train) [3][4/4]' in log
+    assert 'Epoch(train) [2][1/4]' in log and 'Epoch(train) [3][2/4]' in log
+    assert 'Epoch(train) [3][3/4]' not in log
     assert not any(p.endswith('.partial') for p in os.listdir(interrupted))
+    checkpoint = interrupted / 'preempted.pth'
+    assert (f'SIGUSR1 received: saved {checkpoint} after epoch 3 batch 2 (iteration 10); '
+            f'continue with --resume. Exiting with status {PREEMPTED_EXIT_STATUS}') in log
+    assert (interrupted / 'last_checkpoint').read_text() == str(checkpoint)
+
+    # Resumed from preempted.pth at the next batch, to the end.
+    log = train(tmp_path, config, interrupted, resume=True)
+    assert f'Load checkpoint from {checkpoint}' in log
+    assert ('Resuming epoch 3 interrupted by SIGUSR1 after batch 2/4: its first 2 batches are '
+            'skipped without being loaded') in log
+    assert 'Epoch(train) [3][3/4]' in log and 'Epoch(train) [3][1/4]' not in log
+    assert not checkpoint.exists()
 
     finish(reference)
     final = load_checkpoint_file(str(interrupted / 'epoch_3.pth'))
     assert (final['meta']['epoch'], final['meta']['iter']) == (3, 12)
     expected, got = weights(straight / 'epoch_3.pth'), final['state_dict']
     assert expected.keys() == got.keys()
-    assert [k for k in expected if not torch.equal(expected[k], got[k])] == []
-
-
-def test_preempted_by_a_signal_and_resumed_equals_uninterrupted(tmp_path, tiny_demo_config):
-    """Slurm's `--signal=USR1@120` mid-epoch: the iteration in progress finishes, preempted.pth
-    is saved, tools/train.py exits with 75, and `--resume` goes on from the next batch."""
-    from r21d_plugin.engine.preemption import PREEMPTED_EXIT_STATUS
-
-    config = tiny_demo_config(max_epochs=2, base_channels=4)
-    straight, preempted = tmp_path / 'straight', tmp_path / 'preempted'
-    reference = start(tmp_path, config, straight)
-
-    # Signalled while about to run the 2nd iteration of epoch 2 (runner epoch 1).
-    log = finish(start(tmp_path, config, preempted, pause_at='signal:1:1'), killed=True,
-                 send=signal.SIGUSR1, status=PREEMPTED_EXIT_STATUS)
-    checkpoint = preempted / 'preempted.pth'
-    assert (f'SIGUSR1 received: saved {checkpoint} after epoch 2 batch 2 (iteration 6); '
-            f'continue with --resume. Exiting with status {PREEMPTED_EXIT_STATUS}') in log
-    assert 'Epoch(train) [2][2/4]' in log and 'Epoch(train) [2][3/4]' not in log
-    assert (preempted / 'last_checkpoint').read_text() == str(checkpoint)
-    assert not any(p.endswith('.partial') for p in os.listdir(preempted))
-
-    log = train(tmp_path, config, preempted, resume=True)
-    assert f'Load checkpoint from {checkpoint}' in log
-    assert ('Resuming epoch 2 interrupted by SIGUSR1 after batch 2/4: its first 2 batches are '
-            'skipped without being loaded') in log
-    assert 'Epoch(train) [2][3/4]' in log and 'Epoch(train) [2][1/4]' not in log
-    assert not checkpoint.exists()
-
-    finish(reference)
-    final = load_checkpoint_file(str(preempted / 'epoch_2.pth'))
-    assert (final['meta']['epoch'], final['meta']['iter']) == (2, 8)
-    expected, got = weights(straight / 'epoch_2.pth'), final['state_dict']
     assert [k for k in expected if not torch.equal(expected[k], got[k])] == []

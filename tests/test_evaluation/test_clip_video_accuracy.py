@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from r21d_plugin.evaluation import (ClipVideoAccuracy, accuracy_vs_num_clips,
+from r21d_plugin.evaluation import (ClipVideoAccuracy, DumpError, accuracy_vs_num_clips,
                                     clip_scores_from_dump, mean_class_accuracy,
                                     plot_accuracy_vs_num_clips, uniform_clip_subset)
 
@@ -86,7 +86,7 @@ def test_dump_records_and_plot(tmp_path):
                for c, label in zip(CLIPS, LABELS)]
     scores, labels = clip_scores_from_dump(records)
     assert scores.shape == (4, 2, 3) and labels.tolist() == [0, 1, 2, 1]
-    with pytest.raises(KeyError, match='MultiClipRecognizer3D'):
+    with pytest.raises(DumpError, match='MultiClipRecognizer3D'):
         clip_scores_from_dump([dict(gt_label=np.array([0]))])
     with pytest.raises(ValueError, match='different numbers of clips'):
         clip_scores_from_dump(records + [dict(clip_scores=CLIPS[0, :1], gt_label=[0])])

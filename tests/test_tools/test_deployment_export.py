@@ -60,13 +60,14 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
     tiny_recognizer_config('R(2+1)D', in_channels=2).dump(str(flow_config))
     assert main([str(flow_config), checkpoint, '--out', str(tmp_path / 'x.onnx')]) == 2
     assert capsys.readouterr().err == (
-        f'export: checkpoint {checkpoint} takes 3-channel RGB input, but config {flow_config} '
-        f'builds a network for 2-channel optical flow (dx, dy) input: use the RGB config of '
-        f'this checkpoint\n')
+        f'r21d-export: error: checkpoint {checkpoint} takes 3-channel RGB input, but config '
+        f'{flow_config} builds a network for 2-channel optical flow (dx, dy) input: use the RGB '
+        f'config of this checkpoint\n')
 
     assert main([config, '--format', 'torchscript', '--opset', '13', '--out',
                  str(tmp_path / 'x.pt')]) == 2
-    assert capsys.readouterr().err == 'export: --opset applies to --format onnx only\n'
+    assert capsys.readouterr().err == ('r21d-export: error: --opset applies to --format onnx '
+                                       'only\n')
     assert not list(tmp_path.glob('x.*'))
 
     with pytest.raises(SystemExit) as usage:

@@ -70,7 +70,7 @@ def test_tool_refuses_a_checkpoint_that_does_not_fit(model_files, tiny_demo_conf
     config, checkpoint = model_files
     assert main([str(tiny_demo_config('R(2+1)D-flow')), str(checkpoint), str(videos),
                  str(tmp_path / 'out')]) == 2
-    assert 'error: ' in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith('r21d-extract-features: error: ')
 
 
 def test_tool_asks_for_both_flow_files(model_files, tmp_path, capsys):

@@ -51,10 +51,10 @@ def test_results_outputs_and_bad_videos(tiny_recognizers, inputs, tmp_path):
                     str(plot), '--out-video', str(out_video))
 
     assert done.returncode == 1, done.stderr
-    assert f'infer: {inputs["missing"]}: no such file' in done.stderr
-    assert f'infer: {inputs["empty"]}: empty file (0 bytes)' in done.stderr
-    assert f'infer: {inputs["truncated"]}: not a readable video' in done.stderr
-    assert 'infer: 3 of 9 inputs failed (named above)' in done.stderr
+    assert f'r21d-infer: {inputs["missing"]}: no such file' in done.stderr
+    assert f'r21d-infer: {inputs["empty"]}: empty file (0 bytes)' in done.stderr
+    assert f'r21d-infer: {inputs["truncated"]}: not a readable video' in done.stderr
+    assert 'r21d-infer: 3 of 9 inputs failed (named above)' in done.stderr
     assert f'[1/9] {inputs["video"]} (40 frames at 10.00 fps; 10 clips of 8 frames)' \
         in done.stdout
     assert 'timeline: 4 windows of 8 frames every 8 frames' in done.stdout
@@ -110,9 +110,11 @@ def test_mismatches_are_refused_naming_both_sides(tiny_recognizers, inputs, tmp_
     label_map = tmp_path / 'ten.txt'
     label_map.write_text(''.join(f'class {i}\n' for i in range(10)))
     assert main([rgb_config, rgb_checkpoint, inputs['video'], '--label-map',
-                 str(label_map)]) == 1
-    assert 'ten.txt has 10 classes but checkpoint' in capsys.readouterr().err
-    assert main([flow_config, rgb_checkpoint, inputs['video']]) == 1
+                 str(label_map)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('r21d-infer: error: ')
+    assert 'ten.txt has 10 classes but checkpoint' in error
+    assert main([flow_config, rgb_checkpoint, inputs['video']]) == 2
     assert ('takes 3-channel RGB input, but config' in capsys.readouterr().err)
     for usage in (['--plot', 'p.png'], ['--flow-config', flow_config], ['--stride', '4']):
         with pytest.raises(SystemExit) as exit_info:

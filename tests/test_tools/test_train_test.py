@@ -2,16 +2,19 @@
 to end on the tiny motion dataset, on CPU processes (gloo); Slurm through an srun stand-in."""
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, run_tool
-from mmengine.fileio import load
+from helpers import REPO, free_port, run_tool
 
+from r21d_plugin.cli.accuracy_vs_clips import main as accuracy_vs_clips
 from r21d_plugin.engine.checkpoint_loading import load_checkpoint_file
+from r21d_plugin.evaluation import load_test_dump
 
 ITERS_PER_EPOCH = 4  # 16 training videos, batch 4
 
@@ -81,7 +84,7 @@ def test_resume_continues_at_the_right_epoch_with_optimizer_and_scheduler(config
 
 
 def test_two_process_test_equals_single_process_and_dump_curve(config, straight, odd_test_set,
-                                                               tmp_path):
+                                                               tmp_path, capsys):
     checkpoint = straight / 'epoch_2.pth'
     options = ['--cfg-options', f'test_dataloader.dataset.ann_file={odd_test_set}']
     single = _run(sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
@@ -92,28 +95,48 @@ def test_two_process_test_equals_single_process_and_dump_curve(config, straight,
     assert _test_metrics(single) == _test_metrics(double)
     assert set(_test_metrics(single)) == {'acc/video@1', 'acc/video@5', 'acc/clip@1',
                                           'acc/mean_class_accuracy'}
-    one, two = load(tmp_path / 'one.pkl'), load(tmp_path / 'two.pkl')
+    # Real dumps load through the restricted unpickler (tensors in dicts).
+    one, two = load_test_dump(str(tmp_path / 'one.pkl')), load_test_dump(str(tmp_path / 'two.pkl'))
     assert len(one) == len(two) == 7  # the padded repeat is not counted
     for a, b in zip(one, two):
         assert a['clip_scores'].shape == (10, 8)
         np.testing.assert_allclose(a['clip_scores'], b['clip_scores'], rtol=1e-5, atol=1e-6)
 
-    plot = tmp_path / 'fig5b.png'
-    table = _run(sys.executable, 'tools/analysis/accuracy_vs_clips.py', tmp_path / 'one.pkl',
-                 '--names', 'tiny', '--out', plot)
+    plot = tmp_path / 'fig5b.png'  # (in this process: tools/*.py call the same main)
+    assert accuracy_vs_clips([tmp_path / 'one.pkl', '--names', 'tiny', '--out', plot]) == 0
+    table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if re.match(r'\| \d+ \|', line)]
     assert len(rows) == 10 and plot.read_bytes()[:4] == b'\x89PNG'
     video_at_1 = float(_test_metrics(single)['acc/video@1'])
     assert float(rows[-1].split('|')[2]) == pytest.approx(100 * video_at_1, abs=0.06)
 
 
-def test_dist_train_runs_two_cpu_processes(config, tmp_path):
-    log = _run('bash', 'tools/dist_train.sh', config, 2, '--work-dir', tmp_path,
-               '--cfg-options', 'train_cfg.max_epochs=1')
+def test_dist_train_runs_two_cpu_processes_and_keeps_the_preemption_contract(config, tmp_path):
+    """Two gloo processes train; SIGUSR1 to the launcher mid-training: preempted.pth is
+    saved and the launcher exits 75 (plain torchrun would die on SIGUSR1, or exit 1)."""
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable,
+           'PORT': str(free_port())}
+    launcher = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path),
+         '--cfg-options', 'train_cfg.max_epochs=50'],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (tmp_path / 'epoch_1.pth').exists() and launcher.poll() is None:
+            assert time.monotonic() < deadline, 'no epoch_1.pth in time'
+            time.sleep(0.2)
+        launcher.send_signal(signal.SIGUSR1)
+        log, _ = launcher.communicate(timeout=120)
+    finally:
+        launcher.kill()
+    assert launcher.returncode == 75, log[-3000:]
     assert 'Distributed training: True' in log
-    checkpoint = _load(tmp_path / 'epoch_1.pth')
     # 16 videos over 2 processes of batch 4: 2 iterations per epoch.
-    assert checkpoint['meta']['iter'] == 2
+    assert _load(tmp_path / 'epoch_1.pth')['meta']['iter'] == 2
+    preempted = _load(tmp_path / 'preempted.pth')
+    assert preempted['meta']['preempted']['signal'] == 'SIGUSR1'
+    assert preempted['meta']['iter'] >= 2
+    assert (tmp_path / 'last_checkpoint').read_text().strip() == str(tmp_path / 'preempted.pth')
 
 
 @pytest.mark.parametrize('script, args, tool', [

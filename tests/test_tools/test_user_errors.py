@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import SCRIPTS, run_tool, sports1m_not_prepared, write_annotation
 
-from r21d_plugin.cli.errors import VERBOSE_ENV, cli_main
+from r21d_plugin.cli.errors import VERBOSE_ENV, cli_main, tool_name
 from r21d_plugin.data.robust import RobustVideoDataset
 from r21d_plugin.engine.preflight import DatasetNotPreparedError
 
@@ -40,7 +40,7 @@ def test_dist_train_checks_once_before_starting_the_processes(tmp_path):
     result = run_tool('bash', REPO / 'tools/dist_train.sh', DEMO, 2, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
-        'train.py: error: the motion dataset is not prepared: data/motion/train.txt, the '
+        'r21d-train: error: the motion dataset is not prepared: data/motion/train.txt, the '
         f'annotation file of train_dataloader, does not exist (relative to {tmp_path}).\n'
         'Prepare the motion dataset with r21d-generate-motion-dataset --out data/motion '
         '(from a checkout: python tools/data/generate_motion_dataset.py --out data/motion).\n')
@@ -49,7 +49,7 @@ def test_dist_train_checks_once_before_starting_the_processes(tmp_path):
 def test_test_names_a_missing_checkpoint_and_what_was_expected(config, tmp_path):
     result = run_tool(REPO / 'tools/test.py', config, 'epoch_9.pth', cwd=tmp_path)
     fails_with(result, (
-        f'test.py: error: checkpoint not found: epoch_9.pth (relative to {tmp_path}), the '
+        f'r21d-test: error: checkpoint not found: epoch_9.pth (relative to {tmp_path}), the '
         'checkpoint to test. Expected a .pth file a training run saved '
         '(work_dirs/<config>/epoch_N.pth or best_*.pth) or weights converted with '
         'r21d-convert-weights.'))
@@ -67,14 +67,14 @@ def test_test_names_a_missing_checkpoint_and_what_was_expected(config, tmp_path)
 def test_train_names_a_missing_checkpoint_to_start_from(config, tmp_path, options, role):
     result = run_tool(REPO / 'tools/train.py', config, '--work-dir', tmp_path / 'work',
                       *options, cwd=tmp_path)
-    fails_with(result, 'train.py: error: checkpoint not found: gone/epoch_3.pth (relative to '
+    fails_with(result, 'r21d-train: error: checkpoint not found: gone/epoch_3.pth (relative to '
                f'{tmp_path}), {role}')
 
 
 def test_an_unreadable_checkpoint_stops_a_test_and_a_distributed_test(config, tmp_path):
     checkpoint = tmp_path / 'epoch_1.pth'
     checkpoint.write_bytes(b'PK\x03\x04' + bytes(100))  # a zip archive cut short
-    message = (f'test.py: error: {checkpoint} is not a readable checkpoint (truncated or '
+    message = (f'r21d-test: error: {checkpoint} is not a readable checkpoint (truncated or '
                'corrupt?): PytorchStreamReader failed reading zip archive: failed finding '
                'central directory. Expected a file written by torch.save, as training runs '
                'and r21d-convert-weights write them.')
@@ -90,7 +90,7 @@ def test_the_converter_names_a_missing_source(tmp_path):
     result = run_tool(REPO / 'tools/convert_weights.py', 'r2plus1d_18.pth', 'out.pth',
                       '--source', 'torchvision', cwd=tmp_path)
     fails_with(result, (
-        'convert_weights.py: error: checkpoint not found: r2plus1d_18.pth (relative to '
+        'r21d-convert-weights: error: checkpoint not found: r2plus1d_18.pth (relative to '
         f"{tmp_path}), the published checkpoint to convert. Expected torchvision's or "
         "ig65m-pytorch's (VMZ-pt) .pth, or a VMZ Caffe2 .pkl, as --source says."))
 
@@ -112,6 +112,11 @@ def single_machine(monkeypatch):
     return monkeypatch
 
 
+#: What cli_main names the tools this module defines (r21d-infer for cli/infer.py's main).
+TOOL = tool_name(__name__)
+assert TOOL == 'r21d-test-user-errors'
+
+
 @cli_main
 def not_prepared(argv):
     raise DatasetNotPreparedError('data/x/train.txt does not exist')
@@ -127,9 +132,8 @@ def test_every_process_stops_and_the_first_of_each_machine_says_why(single_machi
                                                                     env, printed):
     for name, value in env.items():
         single_machine.setenv(name, value)
-    single_machine.setattr('sys.argv', ['r21d-train'])
     assert not_prepared([]) == 2
-    assert capsys.readouterr().err == ('r21d-train: error: data/x/train.txt does not exist\n'
+    assert capsys.readouterr().err == (f'{TOOL}: error: data/x/train.txt does not exist\n'
                                        if printed else '')
 
 
@@ -156,8 +160,7 @@ def test_a_malformed_annotation_file_is_told_the_same_way(single_machine, tmp_pa
     def load(argv):
         RobustVideoDataset(ann_file=str(ann), pipeline=[])
 
-    single_machine.setattr('sys.argv', ['r21d-train'])
     assert load([]) == 2
     assert capsys.readouterr().err == (
-        f'r21d-train: error: 1 bad line(s) in annotation file {ann}:\n'
+        f'{TOOL}: error: 1 bad line(s) in annotation file {ann}:\n'
         f"  {ann}:2: label 'zero' is not an integer: 'b.mp4 zero'\n")

@@ -1,21 +1,13 @@
 """The restricted unpickler: numpy arrays in plain containers load, nothing else does."""
-import os
 import pickle
 
 import numpy as np
 import pytest
-from helpers import write_python2_pickle
+from helpers import RunsACommand, write_python2_pickle
 
 from r21d_plugin.weights import ConversionError
 from r21d_plugin.weights.caffe2_source import load_blobs
 
-
-class RunsACommand:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
 
 
 def test_a_pickle_naming_another_global_is_refused(tmp_path):

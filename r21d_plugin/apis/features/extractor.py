@@ -14,11 +14,12 @@ import torch
 import torch.nn as nn
 
 from ...data.pipelines import computes_flow, with_clip_len
+from ...models.positions import FEATURE_LAYERS
 from ..clip_pipeline import ClipPipeline, config_test_pipeline
 from ..video import Video, VideoSource, default_stride, open_video, window_starts
 
-#: ``--layer`` names -> backbone stage (``out_indices``; conv2_x is stage 0).
-LAYER_STAGES = {'pool5': 3, 'conv5': 3, 'conv4': 2, 'conv3': 1, 'conv2': 0}
+#: ``--layer`` names -> backbone stage (``out_indices``; ``models.positions``).
+LAYER_STAGES = FEATURE_LAYERS
 #: ``--amp`` names -> autocast dtypes.
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Frames of the blank window that checks a setup (and measures its features) at start.

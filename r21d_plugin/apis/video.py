@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from .decoders import Decoder, VideoReadError, open_reader
+from ..data.decoders import Decoder, VideoReadError, open_reader
 
 #: Frames decoded per decoder call.
 DECODE_CHUNK = 64

@@ -14,7 +14,7 @@ from typing import Callable, ClassVar, Optional, Sequence, TypeVar
 
 import numpy as np
 
-from ...data.robust import exception_summary
+from ..robust import exception_summary
 
 #: OS errors that say nothing about the file: too many open files, out of memory, a stale
 #: NFS handle, an interrupted or would-block call, an I/O error of the storage. Decoding is
@@ -48,15 +48,26 @@ class TransientDecodeError(OSError):
     """An error of the machine, not of the video (``TRANSIENT_ERRNOS``), that persisted
     through the retries: the run stops here rather than mark the videos after it bad."""
 
-    def __init__(self, source: str, error: BaseException, tries: int) -> None:
+    def __init__(self, source: str, code: int, text: str) -> None:
+        super().__init__(code, text)
+        self.source = source
+
+    def __reduce__(self):  # crosses process boundaries (isolated_pool) intact
+        return type(self), (self.source, self.errno, self.strerror)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+    @classmethod
+    def after(cls, source: str, error: BaseException, tries: int) -> 'TransientDecodeError':
+        """The error ``error`` (a transient one) left after ``tries`` tries on ``source``."""
         code = transient_errno(error)
         name = errno.errorcode.get(code, str(code))
-        super().__init__(code, f'{source}: {os.strerror(code)} ({name}) while decoding, '
-                               f'{tries} tries: a problem of this machine or its storage, not '
-                               f'of the video ({exception_summary(error)}); fix it (e.g. ulimit -n '
-                               f'for EMFILE, memory for ENOMEM, the NFS mount for ESTALE/EIO) '
-                               f'and rerun')
-        self.source = source
+        return cls(source, code, f'{source}: {os.strerror(code)} ({name}) while decoding, '
+                                 f'{tries} tries: a problem of this machine or its storage, '
+                                 f'not of the video ({exception_summary(error)}); fix it (e.g. '
+                                 f'ulimit -n for EMFILE, memory for ENOMEM, the NFS mount for '
+                                 f'ESTALE/EIO) and rerun')
 
 
 def transient_errno(exc: BaseException) -> Optional[int]:
@@ -88,7 +99,7 @@ def retry_transient(call: Callable[[], T], source: str) -> T:
             if transient_errno(exc) is None or isinstance(exc, TransientDecodeError):
                 raise
             if attempt == TRANSIENT_RETRIES:
-                raise TransientDecodeError(source, exc, attempt + 1) from exc
+                raise TransientDecodeError.after(source, exc, attempt + 1) from exc
             time.sleep(RETRY_WAIT * 2**attempt)
     raise AssertionError('unreachable')
 

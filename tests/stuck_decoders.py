@@ -1,19 +1,22 @@
 """Test decoder backends: one that hangs, one that hits transient OS errors. Kept out of
 the test modules so decoding workers (forked or from a fork server) import them cheaply."""
 import errno
+import os.path as osp
 import time
 
-from r21d_plugin.apis.decoders import DECODERS, PyAVReader
+from r21d_plugin.data.decoders import DECODERS, PyAVReader
 
 
 class SleepingReader(PyAVReader):
-    """Opens like PyAV, then hangs in every decode call, as a stuck decoder does."""
+    """PyAV, except that decoding a file whose name starts with ``hang`` never returns, as a
+    stuck decoder does."""
 
     name = 'sleeping'
 
     def _read(self, indices):
-        while True:
+        while osp.basename(self.path).startswith('hang'):
             time.sleep(60)
+        return super()._read(indices)
 
 
 class EMFILEReader(PyAVReader):
@@ -30,5 +33,12 @@ class EMFILEReader(PyAVReader):
         return super()._read(indices)
 
 
-for _reader in (SleepingReader, EMFILEReader):
+class StuckEMFILEReader(EMFILEReader):
+    """PyAV whose decode calls always fail with EMFILE."""
+
+    name = 'emfile-always'
+    failures = 10**9
+
+
+for _reader in (SleepingReader, EMFILEReader, StuckEMFILEReader):
     DECODERS.setdefault(_reader.name, _reader)

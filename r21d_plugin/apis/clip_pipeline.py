@@ -19,6 +19,8 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 from mmcv.transforms import Compose
 
+from ..data.pipelines import computes_flow, network_clip_len, with_clip_len
+
 #: Resizes that may run on each frame as it is decoded (``ClipPipeline.frame_transform``).
 FRAME_RESIZES = frozenset({'Resize', 'TorchvisionResize'})
 
@@ -50,8 +52,9 @@ class ClipPipeline:
 
     Attributes:
         frames_per_clip (int): source frames each clip takes (``SampleFrames``' clip_len:
-            the model's clip length, one more for a flow stream, whose ``FarnebackFlow``
-            turns L+1 frames into L flow frames).
+            ``data.pipelines.frames_drawn`` of ``clip_len``).
+        clip_len (int): frames the network sees per clip.
+        computes_flow (bool): the pipeline computes flow on the fly (``FarnebackFlow``).
         frame_interval (int): the step between a clip's frames.
         num_test_clips (int): clips per video of the config's multi-clip test.
     """
@@ -67,6 +70,9 @@ class ClipPipeline:
                              f'{[_step_type(step) for step in test_pipeline]}')
         sampler = samplers[0]
         self.frames_per_clip = int(sampler['clip_len'])
+        self.computes_flow = computes_flow(test_pipeline)
+        self.clip_len = network_clip_len(test_pipeline)
+        self.test_pipeline = [dict(step) for step in test_pipeline]
         self.frame_interval = int(sampler.get('frame_interval', 1))
         self.num_test_clips = int(sampler.get('num_clips', 1))
         self.steps = [dict(step) for step in test_pipeline
@@ -79,6 +85,10 @@ class ClipPipeline:
         self.resize_step = self.steps[0] if resizes_first else None
         self._resize = built[0] if resizes_first else None
         self._after_resize = Compose(built[1:]) if resizes_first else self.transforms
+
+    def with_clip_len(self, clip_len: int) -> List[dict]:
+        """The test pipeline with clips of ``clip_len`` network frames."""
+        return with_clip_len(self.test_pipeline, clip_len)
 
     @property
     def frame_transform(self) -> Optional[Callable[[np.ndarray], np.ndarray]]:

@@ -16,9 +16,9 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import Config
 
 from ..apis.clip_pipeline import ClipPipeline, config_test_pipeline
-from ..apis.features import measure_extraction
 from ..apis.video import Video, default_stride
 from ..data.decoders import AUTO_ORDER, DECODERS
+from .use_speed import measure_extraction
 
 
 def default_decoders(device: str) -> List[str]:

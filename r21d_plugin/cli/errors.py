@@ -18,10 +18,11 @@ import os.path as osp
 import sys
 from typing import Callable, List, Optional
 
-from ..engine.checkpoint_loading import UnreadableCheckpointError, UntrustedCheckpointError
+from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableCheckpointError,
+                                         UntrustedCheckpointError)
 from ..configs import ConfigNotFoundError
+from ..data.annotations import AnnotationError
 from ..data.decoders import DecoderUnavailableError, TransientDecodeError
-from ..data.robust import AnnotationError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
 
@@ -30,7 +31,8 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, DecoderUnavailableError, TransientDecodeError)
+               AnnotationError, CheckpointMismatchError, DecoderUnavailableError,
+               TransientDecodeError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

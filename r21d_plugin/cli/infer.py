@@ -22,11 +22,12 @@ from mmengine.config import DictAction
 from tqdm import tqdm
 
 from .errors import cli_main, tool_parser
-from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
-                              load_recognizer, predict, timeline)
+from ..apis.inference import Prediction, Timeline, predict, timeline
+from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
 from ..apis.inputs import VideoItem, collect_videos
 from ..apis.video import Video, VideoReadError
 from ..apis.visualization import plot_timeline, write_labelled_video
+from ..engine.checkpoint_loading import CheckpointMismatchError
 from ..label_maps import LabelMapError
 
 #: Classes drawn on ``--out-video`` frames.
@@ -167,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
         streams = _load(args)
-    except (RecognizerLoadError, LabelMapError) as error:
+    except (RecognizerLoadError, CheckpointMismatchError, LabelMapError) as error:
         print(f'infer: {error}', file=sys.stderr)
         return 1
     rgb, flow = streams['rgb'], streams.get('flow')

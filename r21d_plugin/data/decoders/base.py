@@ -14,7 +14,7 @@ from typing import Callable, ClassVar, Optional, Sequence, TypeVar
 
 import numpy as np
 
-from ..robust import exception_summary
+from ..samples import exception_summary
 
 #: OS errors that say nothing about the file: too many open files, out of memory, a stale
 #: NFS handle, an interrupted or would-block call, an I/O error of the storage. Decoding is

@@ -14,8 +14,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from ..annotations import parse_rawframe_line, parse_video_line, read_annotation
+from ..samples import local_file_problem
 from ..decoders import DEFAULT_DECODE_TIMEOUT, Decoder, open_reader, resolve_decoder
-from ..robust import local_file_problem, parse_rawframe_line, parse_video_line, read_annotation
 from .isolated_pool import EntryProblem, map_isolated
 
 #: Frames decoded per decoder call: bounds memory for long videos.

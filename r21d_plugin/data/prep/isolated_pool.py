@@ -15,7 +15,7 @@ import signal
 from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 from ..decoders import DecodeTimeout, TransientDecodeError, VideoReadError
-from ..robust import exception_summary
+from ..samples import exception_summary
 
 
 class EntryProblem(ValueError):

@@ -35,6 +35,16 @@ def _step_type(step: dict) -> str:
     return step['type'] if isinstance(step['type'], str) else step['type'].__name__
 
 
+def shared_frame_transform(pipelines: Sequence['ClipPipeline']
+                           ) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """The ``frame_transform`` of pipelines that all start with the same resize (streams
+    reading the same frames), else None: frames are then resized by each pipeline."""
+    steps = [pipeline.resize_step for pipeline in pipelines]
+    if not steps or steps[0] is None or any(step != steps[0] for step in steps):
+        return None
+    return pipelines[0].frame_transform
+
+
 def config_test_pipeline(cfg) -> Optional[List[dict]]:
     """A config's test pipeline (``test_pipeline``, else its test dataset's) as a list of
     step dicts, or None when it has neither."""

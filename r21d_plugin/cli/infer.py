@@ -3,6 +3,7 @@
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
         [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
+        [--decoder auto|torchcodec|pyav|decord] [--decode-timeout SECONDS]
 
 INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
 relative to ``--data-prefix`` or the file's folder; their labels give an accuracy). Each
@@ -21,6 +22,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import cli_main, tool_parser
 from ..apis.inference import Prediction, Timeline, predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
@@ -76,6 +78,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_decoder_arguments(parser)
     args = parser.parse_args(argv)
     if (args.flow_config is None) != (args.flow_checkpoint is None):
         parser.error('--flow-config and --flow-checkpoint go together')
@@ -185,7 +188,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
     for number, item in enumerate(bar, 1):
         bar.set_description(osp.basename(item.path))
-        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
+        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep',
+                             decoder=args.decoder, decode_timeout=decode_timeout(args))
         if prediction.error is not None:
             failed += 1
             tqdm.write(f'infer: {item.path}: {prediction.error}', file=sys.stderr)
@@ -200,7 +204,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.timeline:
                 windows = timeline(rgb, item.path, args.window, args.stride, flow,
                                    args.fusion_alpha, args.batch_size,
-                                   progress=not args.no_progress)
+                                   progress=not args.no_progress, decoder=args.decoder,
+                                   decode_timeout=decode_timeout(args))
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:
@@ -209,7 +214,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     lines.append(f'  plot: {plot}')
             if args.out_video:
                 out_video = _output_path(args.out_video, item.path, several, out_videos)
-                write_labelled_video(Video(item.path), out_video,
+                write_labelled_video(Video(item.path, decoder=args.decoder,
+                                           timeout=decode_timeout(args)), out_video,
                                      _drawn_lines(prediction, windows))
                 lines.append(f'  labelled video: {out_video}')
         except VideoReadError as error:

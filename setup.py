@@ -18,6 +18,9 @@ INSTALL_REQUIRES = [
     'mmengine>=0.10.7,<0.11',
     'mmcv-lite==2.1.0',
     'decord>=0.6.0',
+    # PyAV: the decoder that is always there (FFmpeg in its wheels, aarch64 included), and
+    # the H.264 encoder of labelled videos (r21d_plugin.data.decoders, apis.visualization)
+    'av>=18',
     'numpy>=1.24',  # OpenCV (Farneback flow) comes with mmaction2 (opencv-contrib-python)
     'importlib_metadata',  # imported by mmaction2 1.2.0 but not declared by it
     'setuptools<82',  # mmengine 0.10.7 needs pkg_resources for `mmaction::` bases

@@ -3,7 +3,8 @@
 # r2plus1d_18): training step and 10-clip test, float32 / fp16 / bf16 autocast, contiguous
 # and channels_last_3d, cudnn.benchmark on; then the data pipeline at the config's worker
 # count; then the use side (the inference tool's videos/s, timeline and feature-extraction
-# windows/s of the published R(2+1)D-18 and -34 configs). At most about 6 minutes: each
+# windows/s of the published R(2+1)D-18 and -34 configs, and per video decoder: PyAV and
+# torchcodec on the CPU against torchcodec's CUDA decoding). At most about 7 minutes: each
 # step has its own time limit (a step cut short loses only itself; the others and the log
 # are kept).
 #
@@ -13,7 +14,9 @@
 # wheels in .whl/ when that folder exists (no network needed): mmaction2 1.2.0, mmengine
 # 0.10.7, mmcv-lite 2.1.0, decord 0.6.0, addict, yapf, platformdirs, termcolor,
 # importlib_metadata<8.8 (8.8 and later need lazy_importer, which the GPU image lacks),
-# zipp, setuptools<82 (see docs/performance.md).
+# zipp, setuptools<82 (see docs/performance.md). For the decoder rows, also av and
+# torchcodec's CUDA build paired with the machine's torch (torchcodec loads FFmpeg's shared
+# libraries from the system: without them its rows say it does not import).
 # Writes to $OUT: environment.txt, gpu_benchmark.log, and per step a .json and a .md.
 # Variables: PYTHON (python3), DEVICE (cuda), QUICK=1 (tiny sizes: checks the script).
 set -u -o pipefail
@@ -69,7 +72,7 @@ else
     DATA=(--clip-len 16 --batch-size 32 --pipeline-videos 16 --video-size 256
           --video-frames 240 --pipeline-batches 6)
     USE=(--use-seconds 10 --warmup 2 --iters 3)
-    LIMITS=(125 70 40 45 90)
+    LIMITS=(125 70 40 45 150)
 fi
 
 FAILED=0
@@ -101,8 +104,11 @@ step r2plus1d18_vs_torchvision "${LIMITS[3]}" --network 'R(2+1)D' "${SIZE[@]}" \
     --amp fp16 --peers torchvision --no-plain --test-clips 0 --no-pipeline --no-use-side
 
 # 5. The use side: tools/infer.py's videos/s (10 clips in one batch), timeline and feature
-#    extraction windows/s, float32 and fp16 / bf16 autocast (ONNX Runtime: CPU only).
-step use_side "${LIMITS[4]}" --no-models --no-pipeline --amp fp16 bf16 "${USE[@]}"
+#    extraction windows/s, float32 and fp16 / bf16 autocast (ONNX Runtime: CPU only); per
+#    decoder, decoding alone and feature extraction: torchcodec's CUDA decoding (NVDEC)
+#    against PyAV and torchcodec on the CPU.
+step use_side "${LIMITS[4]}" --no-models --no-pipeline --amp fp16 bf16 "${USE[@]}" \
+    --decoders pyav torchcodec torchcodec-cuda
 
 log "finished; failures: $FAILED"
 cat "$OUT"/*.md

@@ -20,8 +20,9 @@ import torch
 from mmengine.dataset import pseudo_collate
 from tqdm import tqdm
 
+from ..data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
 from ..models.two_stream import fuse_scores
-from .clip_pipeline import _step_type
+from .clip_pipeline import _step_type, shared_frame_transform
 from .loading import RecognizerLoadError, VideoRecognizer
 from .video import (Video, VideoInfo, VideoReadError, VideoSource, default_stride,
                     window_frames, window_span, window_starts)
@@ -200,13 +201,29 @@ class _Streams:
         # One read serves both: the flow stream's L+1 frames, the RGB stream's first L.
         self.frames_per_clip = max(p.frames_per_clip for p in self.pipelines.values())
         self.labels = next((s.labels for s in self.streams.values() if s.labels), None)
+        # the streams' common resize runs on each frame as it is decoded
+        self.frame_transform = shared_frame_transform(list(self.pipelines.values()))
 
-    def pack(self, name: str, clips: Sequence[np.ndarray]) -> dict:
+    def open(self, source: VideoInput, name: Optional[str], decoder: Decoder,
+             timeout: Optional[float]) -> Video:
+        """``source`` as a ``Video`` resizing its frames while decoding (a ``Video`` given
+        is used as it is)."""
+        if isinstance(source, Video):
+            return source
+        return Video(source, name, decoder=decoder, timeout=timeout,
+                     frame_transform=self.frame_transform)
+
+    def resized(self, video: Video) -> bool:
+        """Whether ``video``'s frames went through the streams' resize already."""
+        return (video.frame_transform is not None
+                and video.frame_transform == self.frame_transform)
+
+    def pack(self, name: str, clips: Sequence[np.ndarray], resized: bool = False) -> dict:
         """One sample of ``clips`` for a stream: each clip is prepared on its own (so only
         its resized crops are kept) and the views are put in the order the config's
         pipeline makes for all clips at once (crop by crop)."""
         pipeline = self.pipelines[name]
-        packed = [pipeline([clip[:pipeline.frames_per_clip]]) for clip in clips]
+        packed = [pipeline([clip[:pipeline.frames_per_clip]], resized) for clip in clips]
         views = torch.stack([sample['inputs'] for sample in packed], dim=1)
         data_sample = packed[0]['data_samples']
         data_sample.set_metainfo(dict(num_clips=len(clips)))
@@ -224,10 +241,6 @@ class _Streams:
         if len(per_stream) == 1:
             return next(iter(per_stream.values()))
         return fuse_scores(per_stream['rgb'], per_stream['flow'], self.alpha)
-
-
-def _open(source: VideoInput, name: Optional[str] = None) -> Video:
-    return source if isinstance(source, Video) else Video(source, name)
 
 
 def _source_name(source: VideoInput, index: int) -> str:
@@ -262,7 +275,9 @@ def _predict_video(streams: _Streams, video: Video, topk: int) -> Prediction:
     clips = [clip for _, clip in video.windows(streams.frames_per_clip, 1,
                                                streams.frame_interval,
                                                starts=clip_frames[:, 0].tolist())]
-    outputs = streams.run({name: [streams.pack(name, clips)] for name in streams.streams})
+    resized = streams.resized(video)
+    outputs = streams.run({name: [streams.pack(name, clips, resized)]
+                           for name in streams.streams})
     videos = {name: output[0].pred_score.cpu() for name, output in outputs.items()}
     per_clip = {name: output[0].clip_scores.cpu() for name, output in outputs.items()}
     result = _scores(streams.fuse(videos), streams.fuse(per_clip), topk, streams.labels)
@@ -285,7 +300,10 @@ def predict(recognizer: VideoRecognizer,
             flow: Optional[VideoRecognizer] = None,
             fusion_alpha: float = 0.5,
             errors: str = 'raise',
-            progress: bool = False) -> Union[Prediction, List[Prediction]]:
+            progress: bool = False,
+            decoder: Decoder = 'auto',
+            decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT
+            ) -> Union[Prediction, List[Prediction]]:
     """Recognize the action in each video with the config's multi-clip test.
 
     Args:
@@ -301,6 +319,10 @@ def predict(recognizer: VideoRecognizer,
         errors (str): ``'raise'`` a ``VideoReadError`` for an unreadable video, or
             ``'keep'`` going: its ``Prediction`` then holds the ``error``. Default: 'raise'.
         progress (bool): a progress bar over the videos. Default: False.
+        decoder (str | type): the video decoder (``data.decoders``). Default: ``'auto'``.
+        decode_timeout (float, optional): seconds a decoder call may take before the video
+            fails as hung (its ``error`` with ``errors='keep'``); None: no limit.
+            Default: ``DEFAULT_DECODE_TIMEOUT``.
 
     Returns:
         Prediction | list[Prediction]: one per video (a list for a list).
@@ -313,7 +335,8 @@ def predict(recognizer: VideoRecognizer,
     predictions = []
     for index, source in enumerate(tqdm(sources, unit='video', disable=not progress)):
         try:
-            predictions.append(_predict_video(streams, _open(source), topk))
+            video = streams.open(source, None, decoder, decode_timeout)
+            predictions.append(_predict_video(streams, video, topk))
         except VideoReadError as error:
             if errors == 'raise':
                 raise
@@ -339,7 +362,9 @@ def timeline(recognizer: VideoRecognizer,
              flow: Optional[VideoRecognizer] = None,
              fusion_alpha: float = 0.5,
              batch_size: int = 8,
-             progress: bool = False) -> Timeline:
+             progress: bool = False,
+             decoder: Decoder = 'auto',
+             decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> Timeline:
     """Scores of every window of a (long) video, decoded as a stream in bounded memory.
 
     Windows follow the window rule of ``r21d_plugin.apis.video``: ``window`` network frames
@@ -358,12 +383,14 @@ def timeline(recognizer: VideoRecognizer,
         fusion_alpha (float): the RGB weight of the fusion. Default: 0.5.
         batch_size (int): windows per forward pass. Default: 8.
         progress (bool): a progress bar over the windows. Default: False.
+        decoder (str | type), decode_timeout (float, optional): as in ``predict``.
 
     Raises:
         VideoReadError: the video cannot be read (naming it and why).
     """
     streams = _Streams(recognizer, flow, fusion_alpha, window)
-    video = _open(video)
+    video = streams.open(video, None, decoder, decode_timeout)
+    resized = streams.resized(video)
     interval, frames = streams.frame_interval, streams.frames_per_clip
     stride = stride or default_stride(frames, interval)
     starts = window_starts(video.num_frames, frames, stride, interval)
@@ -371,7 +398,7 @@ def timeline(recognizer: VideoRecognizer,
     windows = tqdm(video.windows(frames, stride, interval), total=len(starts),
                    unit='window', disable=not progress, leave=False)
     for batch in _batches(windows, batch_size):
-        samples = {name: [streams.pack(name, [clip]) for _, clip in batch]
+        samples = {name: [streams.pack(name, [clip], resized) for _, clip in batch]
                    for name in streams.streams}
         for name, outputs in streams.run(samples).items():
             per_stream[name].extend(output.pred_score.cpu() for output in outputs)

@@ -66,6 +66,9 @@ class BenchmarkSettings:
             configs with a test pipeline; their networks at the configs' own sizes).
         use_video_seconds, use_video_size: the generated video the use side runs on (30 fps;
             height, width).
+        use_decoders: the video decoders whose use-side rows are measured
+            (``decoding.py``); empty: every installed CPU backend, and torchcodec's CUDA
+            decoding on a GPU.
     """
 
     networks: Sequence[str] = ('R(2+1)D', )
@@ -98,6 +101,7 @@ class BenchmarkSettings:
     use_configs: Sequence[str] = USE_CONFIGS
     use_video_seconds: float = 4.0
     use_video_size: Tuple[int, int] = (240, 320)
+    use_decoders: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.networks if name not in PAPER_NAMES]

@@ -8,6 +8,7 @@ Per config (``BenchmarkSettings.use_configs``, published networks' configs by de
 * feature extraction's windows/s (``pool5``, no loading workers, so decoding, preprocessing
   and the network take turns and their shares of the time add up), in float32 and in each
   autocast precision of the run;
+* per video decoder (``decoding.py``): decoding alone and feature extraction with it;
 * on CPU, the config's network exported to ONNX and run in ONNX Runtime beside PyTorch
   float32 (and bf16 autocast when the run has it), on the same clips, round-robin.
 
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from ..apis.export import ExportError, export_recognizer
 from .use_speed import (inference_throughput, measure_extraction, runtime_throughput,
                         write_test_video)
+from .decoding import format_decoders, measure_decoders
 from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, config_name
 
 VIDEO_FPS = 30
@@ -67,8 +69,10 @@ def measure_use_side(settings: BenchmarkSettings, progress: bool = True,
             for amp in settings.amp:
                 extraction[PRECISION_NAMES[AMP_DTYPES[amp]]] = measure_extraction(
                     path, video, amp=amp, device=settings.device)
+            decoders = measure_decoders(path, video, settings.device,
+                                        settings.use_decoders or None)
             configs.append(dict(config=config_name(path), inference=inference,
-                                extraction=extraction,
+                                extraction=extraction, decoders=decoders,
                                 export=_export_rows(config, settings, directory)))
             if on_config is not None:
                 on_config(use_side)
@@ -95,6 +99,7 @@ def format_use_side(use_side: Dict[str, object]) -> List[str]:
                 f"| {entry['config']} | {precision} | {row['windows_per_s']:.3g} | "
                 f"{row['model_windows_per_s']:.3g} | {100 * row['decode_share']:.0f}% | "
                 f"{100 * row['prepare_share']:.0f}% | {100 * row['model_share']:.0f}% |")
+    lines += format_decoders(use_side['configs'])
     lines += ['', '| config | runtime | clips/s (batch 1) | x PyTorch float32 |',
               '|---|---|---|---|']
     for entry in use_side['configs']:

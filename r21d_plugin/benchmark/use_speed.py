@@ -147,8 +147,9 @@ def timeline_peak_memory(config: str,
 def measure_extraction(config: str, video: str, layer: str = 'pool5',
                        amp: Optional[str] = None, batch_size: int = 8, workers: int = 0,
                        clip_len: Optional[int] = None, stride: Optional[int] = None,
-                       device: str = 'cpu') -> Dict[str, float]:
-    """Windows per second of ``extract_features`` on one video, and where the time goes.
+                       device: str = 'cpu', decoder: str = 'auto') -> Dict[str, float]:
+    """Windows per second of ``extract_features`` on one video (decoded with ``decoder``),
+    and where the time goes.
 
     The network of ``config`` keeps its initial weights (the speed does not depend on
     them). With ``workers=0`` decoding, preprocessing and the network take turns in one
@@ -161,7 +162,8 @@ def measure_extraction(config: str, video: str, layer: str = 'pool5',
         the busy time.
     """
     model = load_recognizer(config, None, device, labels=False).model
-    extractor = FeatureExtractor(model, layer, clip_len=clip_len, stride=stride, amp=amp)
+    extractor = FeatureExtractor(model, layer, clip_len=clip_len, stride=stride, amp=amp,
+                                 decoder=decoder)
     with tempfile.TemporaryDirectory() as out:
         timing = extract_features(extractor, video, out, batch_size=batch_size,
                                   workers=workers, progress=False).timing

@@ -25,6 +25,7 @@ from .. import PAPER_NAMES
 from ..configs import resolve_config
 from ..benchmark import BenchmarkSettings, format_report, run_benchmark, save_result
 from ..benchmark.settings import config_name
+from ..data.decoders import DECODER_CHOICES
 from .errors import cli_main, non_negative_int, positive_float, positive_int, tool_parser
 
 
@@ -89,6 +90,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help='length of the generated use-side video (30 fps)')
     parser.add_argument('--use-video-size', type=positive_int, nargs=2,
                         default=list(defaults.use_video_size), metavar=('HEIGHT', 'WIDTH'))
+    parser.add_argument('--decoders', nargs='+', choices=DECODER_CHOICES[1:], default=[],
+                        help='video decoders measured on the use side (default: every '
+                        'installed CPU one, and torchcodec-cuda on a GPU)')
     parser.add_argument('--json', help='write the full results here')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
@@ -115,7 +119,8 @@ def main(argv: List[str]) -> int:
         video_frames=args.video_frames, pipeline_batches=args.pipeline_batches,
         use_side=not args.no_use_side,
         use_configs=[resolve_config(name) for name in args.use_config],
-        use_video_seconds=args.use_seconds, use_video_size=tuple(args.use_video_size))
+        use_video_seconds=args.use_seconds, use_video_size=tuple(args.use_video_size),
+        use_decoders=args.decoders)
     save = (lambda result: save_result(result, args.json)) if args.json else None
     result = run_benchmark(settings, progress=not args.no_progress, on_update=save)
     print(format_report(result))

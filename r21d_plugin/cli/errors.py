@@ -25,6 +25,7 @@ from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableChec
                                          UntrustedCheckpointError, trust_checkpoint)
 from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
+from ..data.decoders import DecoderUnavailableError, TransientDecodeError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -40,7 +41,8 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError)
+               AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError,
+               DecoderUnavailableError, TransientDecodeError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

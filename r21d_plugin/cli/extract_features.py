@@ -22,6 +22,7 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
+from r21d_plugin.cli.decoding import add_decoder_arguments, decode_timeout
 from r21d_plugin.cli.errors import (cli_main, error_line, non_negative_int, positive_int,
                                     tool_parser)
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
@@ -75,6 +76,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='set by the dist_/slurm_ launch scripts')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_decoder_arguments(parser)
     args = parser.parse_args(argv)
     if bool(args.flow_config) != bool(args.flow_checkpoint) and not is_model(args.flow_config):
         parser.error('--flow-config and --flow-checkpoint go together (or --flow-config is a '
@@ -120,7 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                               labels=False).model
                               if args.flow_config else None)
                 extractor = FeatureExtractor(model, args.layer, args.keep_map, args.clip_len,
-                                             args.stride, args.amp, flow_model)
+                                             args.stride, args.amp, flow_model, args.decoder,
+                                             decode_timeout(args))
             except RuntimeError as exc:  # weights or inputs that do not fit the network
                 raise ValueError(str(exc)) from None
             # what a resumed run must match: the weights by content, not by file name

@@ -4,6 +4,7 @@
         [--device cpu] [--json OUT.json] [--timeline --clip-len L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
     python tools/infer.py NAME INPUT [INPUT ...] [--flow-config FLOW_NAME] [options]
+        [--decoder auto|torchcodec|pyav|decord] [--decode-timeout SECONDS]
 
 NAME: a published model (``r21d-list-models``): its config, with its weights downloaded,
 verified and converted into the cache on first use (``docs/weights.md``).
@@ -25,6 +26,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import ToolError, cli_main, positive_int, tool_parser
 from ..apis.inference import Prediction, Timeline, predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
@@ -86,6 +88,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of CONFIG, e.g. test_pipeline.1.num_clips=3')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_decoder_arguments(parser)
     args = parser.parse_args(argv)
     if args.checkpoint is not None and is_video_input(args.checkpoint):
         # NAME INPUT INPUT...: the first input took the optional checkpoint's place
@@ -204,7 +207,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
     for number, item in enumerate(bar, 1):
         bar.set_description(osp.basename(item.path))
-        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
+        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep',
+                             decoder=args.decoder, decode_timeout=decode_timeout(args))
         if prediction.error is not None:
             failed += 1
             tqdm.write(f'r21d-infer: {item.path}: {prediction.error}', file=sys.stderr)
@@ -219,7 +223,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.timeline:
                 windows = timeline(rgb, item.path, args.window, args.stride, flow,
                                    args.fusion_alpha, args.batch_size,
-                                   progress=not args.no_progress)
+                                   progress=not args.no_progress, decoder=args.decoder,
+                                   decode_timeout=decode_timeout(args))
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:
@@ -228,7 +233,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     lines.append(f'  plot: {plot}')
             if args.out_video:
                 out_video = _output_path(args.out_video, item.path, several, out_videos)
-                write_labelled_video(Video(item.path), out_video,
+                write_labelled_video(Video(item.path, decoder=args.decoder,
+                                           timeout=decode_timeout(args)), out_video,
                                      _drawn_lines(prediction, windows))
                 lines.append(f'  labelled video: {out_video}')
         except VideoReadError as error:

@@ -289,3 +289,25 @@ def test_a_worker_crash_fails_only_the_video_it_was_on(tiny, tmp_path):
     assert sorted(report.done) == ['v0.mp4', 'v1.mp4', 'v2.mp4', 'v3.mp4']
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == [
         'failed.txt', 'index.csv', 'settings.json', 'v0.npy', 'v1.npy', 'v2.npy', 'v3.npy']
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_a_hung_decoder_costs_its_video_and_a_transient_error_stops_the_run(tiny, tmp_path,
+                                                                          workers):
+    from stuck_decoders import SleepingReader, StuckEMFILEReader
+
+    from r21d_plugin.data.decoders import TransientDecodeError
+    config, checkpoint = tiny
+    for name in ('a', 'hang', 'b'):
+        write_video(tmp_path / f'{name}.mp4', 20)
+    model = load_model(str(config), str(checkpoint))
+    extractor = FeatureExtractor(model, decoder=SleepingReader, decode_timeout=1)
+    report = extract_features(extractor, str(tmp_path), str(tmp_path / 'out'),
+                              workers=workers, progress=False)
+    assert report.failed == {'hang.mp4': 'the decoder hung: no result in 1 s '
+                                         '(--decode-timeout)'}
+    assert sorted(report.done) == ['a.mp4', 'b.mp4']
+    stuck = FeatureExtractor(model, decoder=StuckEMFILEReader)
+    with pytest.raises(TransientDecodeError, match=r'\.mp4: Too many open files \(EMFILE\)'):
+        extract_features(stuck, str(tmp_path), str(tmp_path / 'out2'), workers=workers,
+                         progress=False)

@@ -170,3 +170,21 @@ def test_a_checkpoint_of_another_modality_or_class_count_is_refused(tiny_recogni
     with pytest.raises(RecognizerLoadError, match='two streams need an RGB recognizer and a '
                                                   'flow one; got RGB .* and RGB'):
         predict(rgb, np.zeros((20, 32, 32, 3), np.uint8), flow=rgb)
+
+
+def test_a_hung_decoder_costs_its_video_and_a_transient_error_stops_predict(
+        tiny_recognizers, videos, tmp_path, monkeypatch):
+    from stuck_decoders import SleepingReader, StuckEMFILEReader
+
+    from r21d_plugin.data.decoders import TransientDecodeError, base
+    hang = tmp_path / 'hang.mp4'
+    hang.write_bytes(open(videos['long'], 'rb').read())
+    recognizer = load_recognizer(*tiny_recognizers['rgb'])
+    results = predict(recognizer, [str(hang), videos['long']], errors='keep',
+                      decoder=SleepingReader, decode_timeout=1)
+    assert results[0].error == 'the decoder hung: no result in 1 s (--decode-timeout)'
+    np.testing.assert_array_equal(results[1].result.scores,
+                                  predict(recognizer, videos['long']).result.scores)
+    monkeypatch.setattr(base, 'RETRY_WAIT', 0.0)
+    with pytest.raises(TransientDecodeError, match=r'Too many open files \(EMFILE\)'):
+        predict(recognizer, [videos['long']], errors='keep', decoder=StuckEMFILEReader)

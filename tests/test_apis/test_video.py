@@ -98,3 +98,23 @@ def test_reading_windows_takes_no_memory_that_grows_with_the_video(stride, inter
     assert [start for start, _ in windows] == list(range(0, 40 * stride, stride))
     for start, clip in windows:
         assert clip[:, 0, 0, 0].tolist() == [(start + i * interval) % 256 for i in range(8)]
+
+
+@pytest.mark.parametrize('resize', [
+    dict(type='Resize', scale=(-1, 24)),
+    dict(type='Resize', scale=(40, 24), keep_ratio=False),
+    dict(type='TorchvisionResize', scale=(30, 20), keep_ratio=False)])
+def test_resizing_each_frame_while_decoding_packs_the_same_clips(resize):
+    pipeline = ClipPipeline([
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=2, test_mode=True),
+        dict(type='DecordDecode'), resize, dict(type='CenterCrop', crop_size=16),
+        dict(type='FormatShape', input_format='NCTHW'), dict(type='PackActionInputs')])
+    frames = np.random.default_rng(0).integers(0, 255, (8, 45, 61, 3), dtype=np.uint8)
+    whole = pipeline([frames[:4], frames[4:]])
+    video = Video(frames, frame_transform=pipeline.frame_transform)
+    clips = [clip for _, clip in video.windows(4, 4)]
+    assert clips[0].shape[1] == 24 or resize['type'] != 'Resize' or 'keep_ratio' in resize
+    resized = pipeline(clips, resized=True)
+    np.testing.assert_array_equal(resized['inputs'].numpy(), whole['inputs'].numpy())
+    assert Video(frames).info == video.info  # the video's own size is reported

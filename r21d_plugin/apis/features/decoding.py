@@ -9,8 +9,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ...data.decoders import TransientDecodeError
 from ...data.samples import exception_summary
-from ..video import VideoReadError, open_video
+from ..video import VideoReadError
 from .extractor import WindowPreparer, _window_batches
 
 @dataclass
@@ -24,6 +25,7 @@ class _Windows:
     fps: float = 0.0
     last: bool = False
     error: Optional[str] = None
+    stop: Optional[TransientDecodeError] = None  # an error of the machine: the run stops
     decode_s: float = 0.0
     prepare_s: float = 0.0
 
@@ -50,7 +52,7 @@ class _VideoWindows(IterableDataset):
     def _video(self, job: int, path: str, name: str) -> Iterator[_Windows]:
         try:
             tick = time.perf_counter()
-            video = open_video(path, name)
+            video = self.preparer.open(path, name)
             opened_s = time.perf_counter() - tick
             num_windows, done = len(self.preparer.starts(video.num_frames)), 0
             for starts, inputs, decode_s, prepare_s in _window_batches(
@@ -62,6 +64,8 @@ class _VideoWindows(IterableDataset):
                 opened_s = 0.0
         except VideoReadError as exc:
             yield _Windows(job, error=exc.reason)
+        except TransientDecodeError as exc:
+            yield _Windows(job, stop=exc)
         except Exception as exc:  # a bad video fails alone; the message names the error
             yield _Windows(job, error=exception_summary(exc))
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from ...data.prep.isolated_pool import crash_reason
 from ...data.prep.paths import safe_output_path
-from ..video import VideoReadError, open_video, window_span
+from ..video import VideoReadError, window_span
 from .decoding import (_dead_workers, _init_loading_worker, _loading_context, _VideoWindows,
                        _Windows, _WorkerCrash)
 from .extractor import FeatureExtractor
@@ -114,6 +114,8 @@ class _Run:
             for item in items:
                 self.report.timing['decode_s'] += item.decode_s
                 self.report.timing['prepare_s'] += item.prepare_s
+                if item.stop is not None:
+                    raise item.stop
                 if item.error is None:
                     self._write(item)
                 else:
@@ -237,7 +239,7 @@ def _extract_locked(extractor: FeatureExtractor, jobs: List[VideoJob], src: str,
         if (row is None or set(row) != set(INDEX_COLUMNS)
                 or row['features'] != jobs[job].features):
             try:  # finished before an index was written: its length and rate, not decoded
-                info = open_video(jobs[job].path).info
+                info = extractor.preparer.open(jobs[job].path).info
                 row = run.row(job, info.num_frames, info.fps)
             except VideoReadError:
                 row = None

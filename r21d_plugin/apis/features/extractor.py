@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ...data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
 from ...data.pipelines import computes_flow, with_clip_len
 from ...models.positions import FEATURE_LAYERS
-from ..clip_pipeline import ClipPipeline, config_test_pipeline
+from ..clip_pipeline import ClipPipeline, config_test_pipeline, shared_frame_transform
 from ..video import Video, VideoSource, default_stride, open_video, window_starts
 
 #: ``--layer`` names -> backbone stage (``out_indices``; ``models.positions``).
@@ -45,6 +46,9 @@ class WindowPreparer:
             ``'flow'`` for two streams, whose pipeline computes flow on the fly).
         stride (int, optional): frames from one window's start to the next. Default:
             ``clip_len * frame_interval``.
+        decoder (str | type): the video decoder (``data.decoders``). Default: ``'auto'``.
+        decode_timeout (float, optional): seconds a decoder call may take before the video
+            fails as hung. Default: ``DEFAULT_DECODE_TIMEOUT``.
 
     Attributes:
         clip_len (int): frames of the RGB stream's clip.
@@ -52,8 +56,13 @@ class WindowPreparer:
         frames_per_window (int): frames a window takes, ``clip_len`` (+1 with flow).
     """
 
-    def __init__(self, pipelines: Dict[str, List[dict]], stride: Optional[int] = None) -> None:
+    def __init__(self, pipelines: Dict[str, List[dict]], stride: Optional[int] = None,
+                 decoder: Decoder = 'auto',
+                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> None:
         self.pipelines = {name: ClipPipeline(steps) for name, steps in pipelines.items()}
+        self.decoder, self.decode_timeout = decoder, decode_timeout
+        # the streams' common resize runs on each frame as it is decoded
+        self.frame_transform = shared_frame_transform(list(self.pipelines.values()))
         rgb = self.pipelines['rgb']
         self.clip_len, self.frame_interval = rgb.frames_per_clip, rgb.frame_interval
         self.frames_per_window = self.clip_len
@@ -75,16 +84,24 @@ class WindowPreparer:
         return window_starts(num_frames, self.frames_per_window, self.stride,
                              self.frame_interval)
 
+    def open(self, source: VideoSource, name: Optional[str] = None,
+             fps: float = 30.0) -> Video:
+        """``source`` opened with this preparer's decoder, timeout and frame resize."""
+        return open_video(source, name, fps, self.decoder, self.decode_timeout,
+                          self.frame_transform)
+
     def windows(self, video: Video) -> Iterator[Tuple[int, np.ndarray]]:
         """``(start, frames)`` of every window, decoded as a stream."""
         return video.windows(self.frames_per_window, self.stride, self.frame_interval)
 
-    def prepare(self, clips: Sequence[np.ndarray]) -> Dict[str, torch.Tensor]:
-        """Each stream's input for the windows' frames (``num_windows x C x T x H x W``)."""
+    def prepare(self, clips: Sequence[np.ndarray],
+                resized: bool = False) -> Dict[str, torch.Tensor]:
+        """Each stream's input for the windows' frames (``num_windows x C x T x H x W``);
+        ``resized``: the frames went through ``frame_transform`` already."""
         inputs = {}
         for name, pipeline in self.pipelines.items():
             frames = clips if name == 'flow' else [clip[:self.clip_len] for clip in clips]
-            packed = pipeline(frames)['inputs']
+            packed = pipeline(frames, resized=resized)['inputs']
             if packed.shape[0] != len(clips):
                 raise ValueError(f'the {name} test pipeline makes {packed.shape[0]} views of '
                                  f'{len(clips)} windows; feature extraction takes one crop '
@@ -126,6 +143,8 @@ class FeatureExtractor:
             features are returned in float32. Default: None (float32).
         flow_model (nn.Module, optional): a flow recognizer with ``cfg`` whose test pipeline
             computes flow on the fly; its features follow the RGB ones. Default: None.
+        decoder (str | type), decode_timeout (float, optional): how videos are decoded
+            (``WindowPreparer``).
 
     Attributes:
         preparer (WindowPreparer): the windows and their preprocessing.
@@ -137,7 +156,9 @@ class FeatureExtractor:
 
     def __init__(self, model: nn.Module, layer: str = 'pool5', keep_map: bool = False,
                  clip_len: Optional[int] = None, stride: Optional[int] = None,
-                 amp: Optional[str] = None, flow_model: Optional[nn.Module] = None) -> None:
+                 amp: Optional[str] = None, flow_model: Optional[nn.Module] = None,
+                 decoder: Decoder = 'auto',
+                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> None:
         if layer not in LAYER_STAGES:
             raise ValueError(f'layer must be one of {list(LAYER_STAGES)}, got {layer!r}')
         if keep_map and layer == 'pool5':
@@ -159,7 +180,7 @@ class FeatureExtractor:
         if clip_len is not None:
             pipelines = {name: with_clip_len(steps, clip_len)
                          for name, steps in pipelines.items()}
-        self.preparer = WindowPreparer(pipelines, stride)
+        self.preparer = WindowPreparer(pipelines, stride, decoder, decode_timeout)
         probe = np.zeros((self.preparer.frames_per_window, ) + PROBE_FRAME_SIZE + (3, ),
                          np.uint8)
         shapes = {name: tuple(feature.shape[1:]) for name, feature in
@@ -211,6 +232,8 @@ def _window_batches(preparer: WindowPreparer, video: Video, batch_size: int
     """``(starts, inputs, decode_s, prepare_s)`` of consecutive windows, ``batch_size`` at a time."""
     clock = time.perf_counter
     windows = preparer.windows(video)
+    resized = (video.frame_transform is not None
+               and video.frame_transform == preparer.frame_transform)
     starts, clips, decode_s = [], [], 0.0
     while True:
         tick = clock()
@@ -221,7 +244,7 @@ def _window_batches(preparer: WindowPreparer, video: Video, batch_size: int
             clips.append(window[1])
         if clips and (window is None or len(clips) == batch_size):
             tick = clock()
-            inputs = preparer.prepare(clips)
+            inputs = preparer.prepare(clips, resized)
             yield starts, inputs, decode_s, clock() - tick
             starts, clips, decode_s = [], [], 0.0
         if window is None:
@@ -248,6 +271,6 @@ def extract_video_features(extractor: FeatureExtractor, video: Union[VideoSource
         VideoReadError: the video cannot be read; the message names it and the reason.
     """
     if not isinstance(video, Video):
-        video = open_video(video, name, fps)
+        video = extractor.preparer.open(video, name, fps)
     for starts, inputs, _, _ in _window_batches(extractor.preparer, video, batch_size):
         yield from zip(starts, extractor(inputs).numpy())

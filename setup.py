@@ -13,11 +13,15 @@ from setuptools.command.build_py import build_py
 DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2']
 
 INSTALL_REQUIRES = [
-    'torch>=2.13,<3',  # the oldest torch CI runs (tools/setup.sh)
+    # The range tools/compat_matrix.sh ran (docs/install.md): an installed torch inside it
+    # is kept, never replaced.
+    'torch>=2.4,<2.16',
     'mmaction2==1.2.0',
     'mmengine>=0.10.7,<0.11',
     'mmcv-lite==2.1.0',
-    'decord>=0.6.0',
+    # decord has wheels for x86_64 only; elsewhere (aarch64: GH200 / Grace) the plugin
+    # decodes with another decoder (docs/install.md, ARM).
+    'decord>=0.6.0; platform_machine == "x86_64" or platform_machine == "AMD64"',
     'numpy>=1.24',  # OpenCV (Farneback flow) comes with mmaction2 (opencv-contrib-python)
     'importlib_metadata',  # imported by mmaction2 1.2.0 but not declared by it
     'setuptools<82',  # mmengine 0.10.7 needs pkg_resources for `mmaction::` bases

@@ -88,8 +88,9 @@ setup(
         'deploy': DEPLOY_REQUIRES,
         # TensorBoard logging; without it runs log to their work dir only.
         'tensorboard': TENSORBOARD_REQUIRES,
-        # CI exports and logs to TensorBoard for real
-        'tests': (['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7'] + DEPLOY_REQUIRES
-                  + TENSORBOARD_REQUIRES),
+        # CI exports and logs to TensorBoard for real, and builds a wheel without build
+        # isolation (tests/test_tools/test_packaging.py): pyproject.toml's build requirements.
+        'tests': (['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7', 'setuptools>=64',
+                   'wheel'] + DEPLOY_REQUIRES + TENSORBOARD_REQUIRES),
     },
 )

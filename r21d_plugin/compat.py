@@ -1,4 +1,4 @@
-"""Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.6 stack needs, in one place.
+"""Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.4 stack needs, in one place.
 
 Each fix applies only where its upstream bug is present (a missing file, a version range, an
 import that fails) and is a no-op where the upstream stack is already right, so a future
@@ -84,12 +84,13 @@ def _installed_release(package: str) -> Optional[Tuple[int, int]]:
     return int(major), int(minor)
 
 
-def _mmengine_loads_with_torchs_weights_only_default() -> bool:
-    """Whether mmengine's local loader refuses mmengine's own checkpoints here.
+def _mmengine_loader_is_unsafe_or_refuses() -> bool:
+    """Whether mmengine's local loader must not load checkpoints here.
 
-    mmengine 0.10.x calls ``torch.load`` without ``weights_only``; torch >= 2.6 then loads
+    mmengine 0.10.x calls ``torch.load`` without ``weights_only``. torch >= 2.6 then loads
     with ``weights_only=True`` (unless ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set), which
-    refuses the ``HistoryBuffer`` every mmengine checkpoint carries. The mmengine 0.11.0
+    refuses the ``HistoryBuffer`` every mmengine checkpoint carries; torch 2.4 and 2.5 load
+    with full unpickling, which can run code from the file. The mmengine 0.11.0
     pre-releases load their own checkpoints again.
     """
     torch_release, mmengine_release = _installed_release('torch'), _installed_release('mmengine')
@@ -97,17 +98,18 @@ def _mmengine_loads_with_torchs_weights_only_default() -> bool:
         return False
     forced_off = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0').lower() in (
         '1', 'y', 'yes', 'true')
-    return torch_release >= (2, 6) and mmengine_release < (0, 11) and not forced_off
+    return mmengine_release < (0, 11) and not forced_off
 
 
 def _load_local_checkpoints_safely() -> bool:
     """Make mmengine (``load_from``, ``resume``, ``load_checkpoint``) load local files with
-    ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints.
+    ``engine.checkpoint_loading``, where its own loader refuses its own checkpoints or would
+    unpickle anything.
 
     torch's refusal would tell the user to pass ``weights_only=False``, which no config can
     do. mmengine's own local loader is replaced, never one another package registered.
     """
-    if not _mmengine_loads_with_torchs_weights_only_default():
+    if not _mmengine_loader_is_unsafe_or_refuses():
         return False
     from mmengine.runner import checkpoint
     if checkpoint.CheckpointLoader._schemes.get('') is not checkpoint.load_from_local:

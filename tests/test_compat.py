@@ -152,7 +152,8 @@ def versions(monkeypatch, torch_version: str, mmengine_version: str) -> None:
 @pytest.mark.parametrize('torch_version, mmengine_version, replaced', [
     ('2.13.0+cpu', '0.10.7', True),
     ('2.6.0', '0.10.4', True),
-    ('2.5.1', '0.10.7', False),  # torch loaded with weights_only=False by default
+    ('2.5.1', '0.10.7', True),  # full unpickling by default: a file could run code
+    ('2.4.1', '0.10.7', True),
     ('2.13.0', '0.11.0rc0', False),  # its pre-releases load their own checkpoints
 ])
 def test_mmengine_loader_is_replaced_only_where_it_cannot_load_its_checkpoints(

@@ -124,7 +124,7 @@ for combo in "${combos[@]}"; do
   status=$?
   seconds=$(( $(date +%s) - start ))
   result=$(grep -E '^=*\s*[0-9]+ (passed|failed)|^=*\s*[0-9]+ errors? ' "$log" | tail -1 \
-           | sed -E 's/^=+ //; s/ in [0-9.]+s.*//')
+           | sed -E 's/^=+ //; s/ in [0-9.]+s.*//; s/, [0-9]+ warnings?//')
   [ -n "$result" ] || result="pytest exit status $status"
   [ "$status" = 0 ] || failed=1
   row "$full_python" "$(installed_torch)" ${versions% *} ${versions#* } "$result" "${seconds}s"

@@ -19,7 +19,7 @@ def build_wheel(tmp_path: Path) -> Path:
     """The wheel of a copy of the checkout (the build writes beside its sources)."""
     source = tmp_path / 'source'
     source.mkdir()
-    for name in ('setup.py', 'MANIFEST.in', 'README.md'):
+    for name in ('pyproject.toml', 'setup.py', 'MANIFEST.in', 'README.md'):
         shutil.copy(REPO / name, source)
     ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
     for folder in ('configs', 'r21d_plugin'):

@@ -11,6 +11,8 @@
 # checked again; then the tests run. One table row per combination: Python, torch,
 # torchvision, mmengine, the tests' result, the tests' time. The venv is deleted after its
 # row (at most one on disk at a time: a CUDA torch with its nvidia libraries is 3-6 GB).
+# Everything runs on a copy of the checkout's files taken at the start (tracked and
+# untracked, not ignored), so the table's commit is what ran even if the checkout changes.
 #
 # PYTHON is a version (3.12: `python3.12` on PATH, else pyenv's) or an interpreter's path.
 # TORCH is a release on the registry (2.4.1). Options:
@@ -72,8 +74,13 @@ find_python() {  # a version (3.12) or a path -> an interpreter that runs
 
 rows=()
 failed=0
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')
+commit=$(git rev-parse --short HEAD)
+dirty=$(git status --porcelain --untracked-files=no | grep -q . && echo ' (with uncommitted changes)')
+source_dir="$root/source-$$"
+rm -rf "$source_dir" && mkdir -p "$source_dir"
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$source_dir" 2>/dev/null
+cd "$source_dir" || exit 2
+trap 'rm -rf "$source_dir"' EXIT
 for combo in "${combos[@]}"; do
   want_python=${combo%%:*} torch_release=${combo#*:}
   minor=$(echo "$torch_release" | cut -d. -f2)

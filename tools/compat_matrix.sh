@@ -29,10 +29,11 @@ cd "$(dirname "$0")/.."
 
 # The default subset (docs/install.md): the models and their fast paths, weight conversion
 # and checkpoint loading (torch's weights_only and safe-globals APIs), the compatibility
-# fixes, checkpoint writing, and a real train -> test run of the tools.
+# fixes, checkpoint writing, a real train -> test run of the tools, and the wheel's contents.
 SUBSET='tests/test_compat.py tests/test_models tests/test_weights
 tests/test_engine/test_checkpoint.py tests/test_engine/test_checkpoint_policy.py
-tests/test_tools/test_train_test.py tests/test_tools/test_packaging.py'
+tests/test_tools/test_train_test.py
+tests/test_tools/test_packaging.py::test_the_wheel_ships_configs_label_maps_and_a_console_script_per_tool'
 
 usage() { sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 

@@ -21,8 +21,11 @@ INSTALL_REQUIRES = [
     'mmengine>=0.10.7,<0.11',
     'mmcv-lite==2.1.0',
     # decord has wheels for x86_64 only; elsewhere (aarch64: GH200 / Grace) the plugin
-    # decodes with another decoder (docs/install.md, ARM).
+    # decodes with PyAV or torchcodec (docs/install.md, ARM).
     'decord>=0.6.0; platform_machine == "x86_64" or platform_machine == "AMD64"',
+    # PyAV: the decoder that is always there (FFmpeg in its wheels, aarch64 included), and
+    # the H.264 encoder of labelled videos (r21d_plugin.data.decoders, apis.visualization)
+    'av>=18',
     'numpy>=1.24',  # OpenCV (Farneback flow) comes with mmaction2 (opencv-contrib-python)
     'importlib_metadata',  # imported by mmaction2 1.2.0 but not declared by it
     # At run time: mmengine 0.10.7 resolves `mmaction::` config bases with pkg_resources

@@ -66,6 +66,29 @@ def write_video(path: Path, num_frames: int, fourcc: str = 'mp4v', seed: int = 0
     return path
 
 
+def write_h264_video(path: Path, num_frames: int, size=(64, 48), gop: int = 8,
+                     fps: int = 10, seed: int = 0) -> Path:
+    """An H.264 mp4 (PyAV's libx264) of smooth random frames, with B-frames (decode order
+    differs from presentation order) and a keyframe every ``gop`` frames (seeks land on
+    them)."""
+    import av
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (height // 4, width // 4, 3), dtype=np.uint8)
+    with av.open(str(path), 'w') as container:
+        stream = container.add_stream('libx264', rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
+        stream.options = {'g': str(gop), 'keyint_min': str(gop), 'bf': '2', 'crf': '20'}
+        for index in range(num_frames):
+            frame = cv2.resize(np.roll(base, index, axis=1), (width, height))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def _boxes(data: bytes, start: int, end: int):
     while start < end:
         size, kind = struct.unpack('>I4s', data[start:start + 8])
@@ -208,7 +231,7 @@ def write_frames(frame_dir: Path, num_frames: int, modality: str = 'RGB') -> Pat
     return frame_dir
 
 
-__all__ = ['SIZE', 'write_video', 'move_moov_first', 'edit_mp4_boxes', 'rotated_mp4',
+__all__ = ['SIZE', 'write_video', 'write_h264_video', 'move_moov_first', 'edit_mp4_boxes', 'rotated_mp4',
            'variable_rate_mp4', 'make_broken', 'write_annotation', 'write_frames']
 
 

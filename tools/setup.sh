@@ -31,5 +31,14 @@ if [ -n "$extra" ]; then
   torch_version=$(.venv/bin/python -c "import torch; print(torch.__version__.split('+')[0])")
   minor=$(echo "$torch_version" | cut -d. -f2)
   pip_install "torch==$torch_version" "torchvision==0.$((minor + 15)).*"
+  # torchcodec, the third video decoder the tests compare, loads FFmpeg's shared libraries
+  # from the system (about 25 s as root on Debian); its PyPI wheels from 0.14 on are CUDA
+  # builds, 0.12 is the CPU build that loads with CPU torch >= 2.11. Without root or apt,
+  # its tests are skipped.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get -qq update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends ffmpeg >/dev/null
+    pip_install "torch==$torch_version" torchcodec==0.12.0
+  fi
 fi
 .venv/bin/python -c "import r21d_plugin, torch, mmaction; print('r21d_plugin', r21d_plugin.__version__, '| torch', torch.__version__, '| mmaction2', mmaction.__version__)"

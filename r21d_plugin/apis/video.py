@@ -18,25 +18,24 @@ num_frames``), as MMAction2's ``SampleFrames`` fills short videos at test time (
 import heapq
 import itertools
 import os
-import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..data.decoders import Decoder, VideoReadError, open_reader
+
 #: Frames decoded per decoder call.
 DECODE_CHUNK = 64
+#: Decoded bytes per decoder call at most: fewer frames per call for large frames, so a 4K
+#: video holds a few native frames at a time, not ``DECODE_CHUNK`` of them.
+DECODE_BYTES = 64 * 2**20
+
+#: Applied to each frame right after it is decoded (e.g. the config's resize).
+FrameTransform = Callable[[np.ndarray], np.ndarray]
 
 #: A video file's path, or its frames already in memory (``T x H x W x 3`` uint8, RGB).
 VideoSource = Union[str, np.ndarray]
-
-
-class VideoReadError(RuntimeError):
-    """A video that cannot be read; the message names the file and the reason."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f'{source}: {reason}')
-        self.source, self.reason = source, reason
 
 
 @dataclass(frozen=True)
@@ -127,44 +126,6 @@ class _FrameArray:
         return self.frames[np.asarray(indices, dtype=np.int64)]
 
 
-class _DecordVideo:
-    """A video file through decord, read in index order (what decord seeks fastest)."""
-
-    def __init__(self, path: str) -> None:
-        import decord
-
-        if not osp.exists(path):
-            raise VideoReadError(path, 'no such file')
-        if osp.isdir(path):
-            raise VideoReadError(path, 'is a folder, not a video file')
-        if osp.getsize(path) == 0:
-            raise VideoReadError(path, 'empty file (0 bytes)')
-        try:
-            self.reader = decord.VideoReader(path, num_threads=1)
-        except Exception as exc:  # decord raises its own error types, or RuntimeError
-            raise VideoReadError(path, f'not a readable video ({_first_line(exc)})') from None
-        self.path = path
-        self.fps = float(self.reader.get_avg_fps() or 0.0)
-        if len(self.reader) == 0:
-            raise VideoReadError(path, 'the video stream has no frames')
-
-    def __len__(self) -> int:
-        return len(self.reader)
-
-    def read(self, indices: Sequence[int]) -> np.ndarray:
-        try:
-            return self.reader.get_batch(list(indices)).asnumpy()
-        except Exception as exc:
-            raise VideoReadError(
-                self.path, f'decoding failed at frames {indices[0]}..{indices[-1]} of '
-                           f'{len(self)} (truncated or corrupt: {_first_line(exc)})') from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f'{type(exc).__name__}: {text[0][:200]}' if text else type(exc).__name__
-
-
 class Video:
     """A video to read as clips: a file path or frames in memory.
 
@@ -174,28 +135,55 @@ class Video:
             ``'<frames>'``.
         fps (float): the frame rate of frames in memory (files report their own).
             Default: 30.
+        decoder (str | type): the backend for a file (``decoders.DECODER_CHOICES``).
+            Default: ``'auto'``.
+        timeout (float, optional): seconds a decoder call may take before the video fails
+            as hung (``decoders.DecodeTimeout``). Default: no limit.
+        frame_transform (callable, optional): applied to each frame as soon as it is
+            decoded (``ClipPipeline.frame_transform``: the config's resize), so only
+            transformed frames are held. ``info`` keeps the video's own size.
     """
 
     def __init__(self, source: VideoSource, name: Optional[str] = None,
-                 fps: float = 30.0) -> None:
+                 fps: float = 30.0, decoder: Decoder = 'auto',
+                 timeout: Optional[float] = None,
+                 frame_transform: Optional[FrameTransform] = None) -> None:
         if isinstance(source, (str, os.PathLike)):
             source = os.fspath(source)
             self.name = name or source
-            self._reader = _DecordVideo(source)
+            self._reader = open_reader(source, decoder, timeout)
         else:
             self.name = name or '<frames>'
             self._reader = _FrameArray(np.asarray(source), self.name, fps)
         first = self._reader.read([0])[0]
         self.info = VideoInfo(self.name, len(self._reader), self._reader.fps,
                               int(first.shape[0]), int(first.shape[1]))
+        self.frame_transform = frame_transform
+        self._frames_per_read = int(np.clip(DECODE_BYTES // max(first.nbytes, 1), 1,
+                                            DECODE_CHUNK))
 
     @property
     def num_frames(self) -> int:
         return self.info.num_frames
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        """Frames at ``indices`` (``len x H x W x 3`` uint8 RGB)."""
-        return self._reader.read(indices)
+        """Frames at ``indices`` (``len x H x W x 3`` uint8 RGB), transformed by
+        ``frame_transform``; at most ``DECODE_BYTES`` of native frames are decoded at once."""
+        indices = list(indices)
+        if self.frame_transform is None and len(indices) <= self._frames_per_read:
+            return self._reader.read(indices)
+        parts = []
+        for begin in range(0, len(indices), self._frames_per_read):
+            frames = self._reader.read(indices[begin:begin + self._frames_per_read])
+            parts.extend(frames if self.frame_transform is None
+                         else [self.frame_transform(frame) for frame in frames])
+        return np.stack(parts)
+
+    def close(self) -> None:
+        """Release the decoder now (it is also released when the object is collected)."""
+        close = getattr(self._reader, 'close', None)
+        if close is not None:
+            close()
 
     def windows(self, clip_len: int, stride: int, frame_interval: int = 1,
                 starts: Optional[Sequence[int]] = None,
@@ -224,6 +212,8 @@ class Video:
                     del held[index]
 
 
-def open_video(source: VideoSource, name: Optional[str] = None, fps: float = 30.0) -> Video:
-    """``Video(source, name, fps)``: raises ``VideoReadError`` naming the file and reason."""
-    return Video(source, name, fps)
+def open_video(source: VideoSource, name: Optional[str] = None, fps: float = 30.0,
+               decoder: Decoder = 'auto', timeout: Optional[float] = None,
+               frame_transform: Optional[FrameTransform] = None) -> Video:
+    """``Video(source, ...)``: raises ``VideoReadError`` naming the file and reason."""
+    return Video(source, name, fps, decoder, timeout, frame_transform)

@@ -1,6 +1,7 @@
 """Decode every entry of an MMAction2 annotation file and report the bad ones.
 
     r21d-check-dataset ANN_FILE DATA_ROOT [--out CLEAN_ANN] [--workers N]
+        [--decoder auto|pyav|decord|torchcodec] [--decode-timeout SECONDS]
 
 Exits 1 when it found bad entries (each printed as ``ann_file:line: path: reason``), 0 when
 every entry decodes. ``--out`` writes the good lines to a clean annotation file.
@@ -9,6 +10,7 @@ import argparse
 import os
 from typing import List
 
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import cli_main, tool_parser
 
 
@@ -35,6 +37,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help='rawframes: lines carry <offset> <total_frames>')
     parser.add_argument('--start-index', type=int, default=1,
                         help='rawframes: index of the first frame file')
+    add_decoder_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -48,7 +51,8 @@ def main(argv: List[str]) -> int:
         num_classes=args.num_classes, multi_class=args.multi_class,
         min_frames=args.min_frames, delimiter=args.delimiter, with_offset=args.with_offset,
         modality=args.modality, filename_tmpl=args.filename_tmpl,
-        start_index=args.start_index)
+        start_index=args.start_index, decoder=args.decoder,
+        decode_timeout=decode_timeout(args))
     print(format_report(args.ann_file, checks))
     if args.out:
         kept = write_clean_annotation(checks, args.out)

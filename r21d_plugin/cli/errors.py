@@ -20,6 +20,7 @@ from typing import Callable, List, Optional
 
 from ..engine.checkpoint_loading import UnreadableCheckpointError, UntrustedCheckpointError
 from ..configs import ConfigNotFoundError
+from ..data.decoders import DecoderUnavailableError, TransientDecodeError
 from ..data.robust import AnnotationError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -29,7 +30,7 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError)
+               AnnotationError, DecoderUnavailableError, TransientDecodeError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

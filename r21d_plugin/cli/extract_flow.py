@@ -1,7 +1,8 @@
 """Extract Farneback optical flow (the paper's parameters) in MMAction2's rawframes layout.
 
     r21d-extract-flow SRC OUT [--workers N] [--video-root DIR]
-        [--resize 171x128|none] [--ext jpg|png]
+        [--resize 171x128|none] [--ext jpg|png] [--decoder auto|pyav|decord|torchcodec]
+        [--decode-timeout SECONDS]
 
 SRC is a folder of videos or a VideoDataset annotation file. Writes
 OUT/<video path without extension>/{x,y}_00001.jpg ... and OUT/<SRC name>_flow.txt
@@ -14,6 +15,7 @@ import sys
 from typing import List, Optional, Tuple
 
 from ..data.prep.flow_extraction import PAPER_FRAME_SIZE, extract_flow
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import cli_main, tool_parser
 
 
@@ -43,6 +45,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         'does (default 171x128, the paper\'s); none keeps their size')
     parser.add_argument('--ext', choices=('jpg', 'png'), default='jpg',
                         help='jpg: MMAction2 layout; png: the same levels, lossless')
+    add_decoder_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -51,7 +54,8 @@ def main(argv: List[str]) -> int:
     args = parse_args(argv)
     report = extract_flow(args.src, args.out, workers=args.workers,
                           video_root=args.video_root, size=args.resize,
-                          ext=args.ext)
+                          ext=args.ext, decoder=args.decoder,
+                          decode_timeout=decode_timeout(args))
     print(f'extracted {len(report.extracted)}, already done {len(report.skipped)}, '
           f'failed {len(report.failed)}; annotation: {report.annotation_file}')
     for video, error in sorted(report.failed.items()):

@@ -3,10 +3,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import make_broken, write_annotation, write_frames, write_video
+from stuck_decoders import SleepingReader, StuckEMFILEReader
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin.cli import check_dataset as check_dataset_tool
+from r21d_plugin.data.decoders import TransientDecodeError
 from r21d_plugin.data.prep.dataset_check import check_dataset
 from r21d_plugin.data.prep.isolated_pool import map_isolated
 
@@ -25,13 +28,15 @@ def test_cli_reports_every_bad_entry_and_writes_a_clean_annotation(tmp_path):
     clean = tmp_path / 'clean.txt'
     result = subprocess.run(
         [sys.executable, str(REPO / 'tools' / 'check_dataset.py'), str(ann), str(tmp_path),
-         '--out', str(clean), '--workers', '2', '--num-classes', '3', '--min-frames', '8'],
+         '--out', str(clean), '--workers', '2', '--num-classes', '3', '--min-frames', '8',
+         '--decoder', 'pyav'],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     report = result.stdout.splitlines()
     expected = {
-        2: 'file not found', 3: 'file is empty (0 bytes)', 4: 'cannot decode',
-        5: 'cannot decode', 6: 'cannot decode', 7: 'the decoder crashed (SIGSEGV)',
+        2: 'file not found', 3: 'file is empty (0 bytes)', 4: 'not a readable video',
+        5: 'not a readable video', 6: 'not a readable video (truncated: its header lists 40',
+        7: 'not a readable video (truncated: its header lists 40',
         8: '4 frames, fewer than --min-frames 8'}
     for lineno, (kind, name) in zip(expected, broken.items()):
         assert any(line.startswith(f'{ann}:{lineno}: {tmp_path / name}: {expected[lineno]}')
@@ -58,6 +63,19 @@ def test_rawframe_entries_are_checked_frame_by_frame(tmp_path):
     assert problems[2].startswith('x_00004.jpg: file not found (the entry declares 5 frames')
     assert problems[3].startswith('y_00001.jpg: not a decodable image')
     assert problems[4] == 'frame directory not found'
+
+
+def test_a_hung_decoder_fails_its_entry_and_a_transient_error_stops_the_check(tmp_path):
+    write_video(tmp_path / 'good.mp4', 12)
+    write_video(tmp_path / 'hang.mp4', 12)
+    ann = write_annotation(tmp_path / 'ann.txt', ['good.mp4 0', 'hang.mp4 0', 'good.mp4 1'])
+    checks = check_dataset(str(ann), str(tmp_path), workers=1, progress=False,
+                           decoder=SleepingReader, decode_timeout=1)
+    assert [check.problem for check in checks] == [
+        None, 'the decoder hung: no result in 1 s (--decode-timeout)', None]
+    with pytest.raises(TransientDecodeError, match=r'good\.mp4: Too many open files \(EMFILE\)'):
+        check_dataset(str(ann), str(tmp_path), workers=2, progress=False,
+                      decoder=StuckEMFILEReader)
 
 
 def _crash_on_odd(number):

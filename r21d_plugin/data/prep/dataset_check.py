@@ -1,13 +1,12 @@
 """Decode every entry of an annotation file, in parallel, and report the bad ones.
 
-The core of ``r21d-check-dataset``. Videos are read the way MMAction2's ``DecordInit`` reads
-them (decord, from memory) and every frame is decoded, so a file that would fail in
-training fails here first. Decoders can crash in native code (decord segfaults on some
-truncated AVI files): each worker is a separate process, and a crash marks the entry it was
-decoding as bad instead of ending the check.
+The core of ``r21d-check-dataset``. Every frame of a video is decoded (with ``--decoder``,
+``data.decoders``; choose the library your training config decodes with), so a file that
+would fail in training fails here first. Decoders can crash in native code (decord
+segfaults on some truncated AVI files) or hang: each worker is a separate process, a crash
+marks the entry it was decoding as bad instead of ending the check, and a decoder call that
+takes longer than ``decode_timeout`` fails its entry (``isolated_pool``).
 """
-import io
-import os
 import os.path as osp
 from dataclasses import dataclass
 from functools import partial
@@ -15,10 +14,11 @@ from typing import List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from ..decoders import DEFAULT_DECODE_TIMEOUT, Decoder, open_reader, resolve_decoder
 from ..robust import local_file_problem, parse_rawframe_line, parse_video_line, read_annotation
 from .isolated_pool import EntryProblem, map_isolated
 
-#: Frames decoded per decord call: bounds memory for long videos.
+#: Frames decoded per decoder call: bounds memory for long videos.
 DECODE_BATCH = 64
 
 
@@ -33,24 +33,23 @@ class EntryCheck:
     num_frames: Optional[int] = None
 
 
-def decode_video(path: str) -> int:
-    """Decode every frame of ``path`` as training would; return the frame count.
+def decode_video(path: str, decoder: Decoder = 'auto',
+                 timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> int:
+    """Decode every frame of ``path`` with ``decoder``; return the frame count.
 
     Raises:
-        EntryProblem: the file is missing or empty, or no frame decodes.
-        Exception: whatever decord raises for an unreadable file.
+        EntryProblem: the file is missing or empty.
+        VideoReadError: it is not a readable video, or a frame does not decode (its
+            ``DecodeTimeout``: a decoder call took longer than ``timeout`` seconds).
     """
-    import decord
     problem = local_file_problem(path)
     if problem is not None:
         raise EntryProblem(problem)
-    with open(path, 'rb') as f:
-        reader = decord.VideoReader(io.BytesIO(f.read()), num_threads=1)
+    reader = open_reader(path, decoder, timeout)
     num_frames = len(reader)
     for start in range(0, num_frames, DECODE_BATCH):
-        reader.get_batch(list(range(start, min(start + DECODE_BATCH, num_frames))))
-    if num_frames == 0:
-        raise EntryProblem('no decodable frames')
+        reader.read(range(start, min(start + DECODE_BATCH, num_frames)))
+    reader.close()
     return num_frames
 
 
@@ -82,7 +81,9 @@ def check_dataset(ann_file: str, data_root: str, workers: int = 4, rawframes: bo
                   num_classes: Optional[int] = None, multi_class: bool = False,
                   min_frames: int = 1, delimiter: str = ' ', with_offset: bool = False,
                   modality: str = 'RGB', filename_tmpl: Optional[str] = None,
-                  start_index: int = 1, progress: bool = True) -> List[EntryCheck]:
+                  start_index: int = 1, progress: bool = True, decoder: Decoder = 'auto',
+                  decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT
+                  ) -> List[EntryCheck]:
     """Check every line of ``ann_file``: its syntax and labels, then its file(s), decoded.
 
     Args:
@@ -102,6 +103,10 @@ def check_dataset(ann_file: str, data_root: str, workers: int = 4, rawframes: bo
             (``img_{:05}.jpg`` for RGB, ``{}_{:05d}.jpg`` for flow).
         start_index: Index of the first frame file of a rawframe directory.
         progress: Show a tqdm bar.
+        decoder: The video decoder (``data.decoders``: ``auto``, ``pyav``, ``decord``,
+            ``torchcodec``).
+        decode_timeout: Seconds a decoder call may take before its entry fails as hung
+            (None: no limit).
 
     Returns:
         One EntryCheck per non-blank line, in file order.
@@ -124,7 +129,9 @@ def check_dataset(ann_file: str, data_root: str, workers: int = 4, rawframes: bo
                      for source, line in zip(sources, valid)]
     else:
         sources = [osp.join(data_root, line.info['filename']) for line in valid]
-        function, arguments = decode_video, sources
+        function = partial(decode_video, decoder=resolve_decoder(decoder),
+                           timeout=decode_timeout)
+        arguments = sources
     bar = tqdm(total=len(arguments), desc='Decoding', unit='entry', disable=not progress)
     for index, num_frames, problem in map_isolated(function, arguments, workers):
         if problem is None and num_frames < min_frames:

@@ -11,6 +11,11 @@ flow is in the pixels the network sees after its 112 crop, as with the on-the-fl
 ``FarnebackFlow``; ``size=None`` keeps the videos' own size. ``ext='png'`` keeps the same levels losslessly (JPEG adds
 up to a few levels of compression error).
 
+Videos are read with ``decoder`` (``data.decoders``); a decoder call that takes longer than
+``decode_timeout`` fails its video as hung. With several workers each video runs in a
+worker process (``isolated_pool``): a decoder that crashes fails its video only, and a
+worker whose decoder hung is replaced.
+
 Resumable: a video is written into a hidden ``.<name>.partial`` folder beside its final
 folder and renamed into place only when complete, so a killed run never leaves a half
 video that looks finished; a rerun skips finished videos and redoes the rest. Videos that
@@ -31,6 +36,8 @@ import cv2
 import mmcv
 from tqdm import tqdm
 
+from ..decoders import (DEFAULT_DECODE_TIMEOUT, Decoder, TransientDecodeError, VideoReadError,
+                        open_reader, resolve_decoder)
 from .isolated_pool import map_isolated
 from .paths import safe_output_path
 from ..flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
@@ -106,7 +113,8 @@ def _count_flow_frames(flow_dir: str) -> int:
 
 def write_video_flow(video_path: str, out_dir: str,
                      size: Optional[Tuple[int, int]] = PAPER_FRAME_SIZE, ext: str = 'jpg',
-                     bound: float = FLOW_QUANT_BOUND) -> int:
+                     bound: float = FLOW_QUANT_BOUND, decoder: Decoder = 'auto',
+                     decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> int:
     """Decode one video, write its quantised flow frames into ``out_dir``; return N-1.
 
     Args:
@@ -116,17 +124,16 @@ def write_video_flow(video_path: str, out_dir: str,
             pipeline does; None keeps their size.
         ext (str): 'jpg' (MMAction2's layout) or 'png' (the same levels, lossless).
         bound (float): flow clipped to +-bound pixels before quantisation.
+        decoder (str | type): the video decoder (``data.decoders``).
+        decode_timeout (float, optional): seconds a decoder call may take.
     """
-    import decord  # imported here so workers that never decode do not load it
-
-    reader = decord.VideoReader(video_path, num_threads=1)
+    reader = open_reader(video_path, decoder, decode_timeout)
     num_frames = len(reader)
     if num_frames < 2:
         raise ValueError(f'{video_path}: {num_frames} frame(s); flow needs at least 2')
     prev_gray = None
     for start in range(0, num_frames, DECODE_CHUNK):
-        batch = reader.get_batch(list(range(start, min(start + DECODE_CHUNK,
-                                                        num_frames)))).asnumpy()
+        batch = reader.read(range(start, min(start + DECODE_CHUNK, num_frames)))
         for offset, frame in enumerate(batch):
             if size is not None:
                 frame = mmcv.imresize(frame, size)
@@ -151,12 +158,16 @@ class _Task:
     ext: str
     bound: float
     opencv_threads: Optional[int]  # 1 in worker processes: the workers fill the cores
+    decoder: type
+    decode_timeout: Optional[float]
 
 
 def _extract_one(task: _Task) -> Tuple[int, Optional[str]]:
     """Extract one video into its partial folder, then rename that into place.
 
-    Returns the number of flow frames and None, or 0 and the error.
+    Returns the number of flow frames and None, or 0 and the error. A decoder's
+    ``VideoReadError`` (its ``DecodeTimeout``) and ``TransientDecodeError`` are raised, for
+    ``map_isolated`` to replace a hung worker or stop the run.
     """
     if task.opencv_threads is not None:
         cv2.setNumThreads(task.opencv_threads)
@@ -165,9 +176,12 @@ def _extract_one(task: _Task) -> Tuple[int, Optional[str]]:
         shutil.rmtree(partial, ignore_errors=True)  # left behind by a killed run
         os.makedirs(partial)
         num_flow_frames = write_video_flow(task.video_path, partial, task.size, task.ext,
-                                           task.bound)
+                                           task.bound, task.decoder, task.decode_timeout)
         os.rename(partial, task.final_dir)
         return num_flow_frames, None
+    except (VideoReadError, TransientDecodeError):
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     except Exception as error:  # reported by name; the other videos go on
         shutil.rmtree(partial, ignore_errors=True)
         return 0, f'{type(error).__name__}: {error}'
@@ -177,7 +191,10 @@ def _run(tasks: List[_Task], workers: int) -> Iterator[Tuple[_Task, int, Optiona
     """``(task, num_flow_frames, error)`` of every task, in the order they finish."""
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield (task, ) + _extract_one(task)
+            try:
+                yield (task, ) + _extract_one(task)
+            except VideoReadError as error:
+                yield task, 0, error.reason
         return
     # Workers are forked from a fresh server process that imported this module once, not
     # from this one (a fork after OpenCV started its threads can hang); a worker that
@@ -219,8 +236,9 @@ def write_annotation(path: str, entries: Sequence[VideoEntry],
 
 def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional[str] = None,
                  size: Optional[Tuple[int, int]] = PAPER_FRAME_SIZE, ext: str = 'jpg',
-                 bound: float = FLOW_QUANT_BOUND,
-                 progress: bool = True) -> ExtractionReport:
+                 bound: float = FLOW_QUANT_BOUND, progress: bool = True,
+                 decoder: Decoder = 'auto',
+                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> ExtractionReport:
     """Extract Farneback flow of every video of ``src`` into ``out_root``.
 
     Args:
@@ -235,6 +253,9 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
         ext (str): 'jpg' or 'png'.
         bound (float): quantisation bound in pixels.
         progress (bool): show a tqdm progress bar.
+        decoder (str | type): the video decoder (``data.decoders``).
+        decode_timeout (float, optional): seconds a decoder call may take before its
+            video fails as hung (None: no limit).
 
     Returns:
         ExtractionReport: what was extracted, skipped and failed (video path -> error).
@@ -253,6 +274,7 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
     final_dirs = [safe_output_path(out_root, entry.flow_dir, src, entry.lineno)
                   for entry in entries]
 
+    reader = resolve_decoder(decoder)
     report = ExtractionReport()
     tasks, entry_of = [], {}
     for entry, final_dir in zip(entries, final_dirs):
@@ -264,7 +286,7 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
         else:
             os.makedirs(osp.dirname(final_dir) or '.', exist_ok=True)
             tasks.append(_Task(osp.join(video_root, entry.rel_path), final_dir, size, ext,
-                               bound, opencv_threads=1 if workers > 1 else None))
+                               bound, 1 if workers > 1 else None, reader, decode_timeout))
 
     with tqdm(total=len(tasks), desc='flow', unit='video', disable=not progress) as bar:
         for task, num_flow_frames, error in _run(tasks, workers):

@@ -1,8 +1,12 @@
-"""A pool of worker processes in which a native crash fails one task, not the run.
+"""A pool of worker processes in which a native crash or a hang fails one task, not the run.
 
-Decoders can crash in native code (decord segfaults on some truncated AVI files). The
-offline tools (dataset check, flow extraction) run each file in a worker process: a crash
-marks the file it was on as bad, the worker is replaced, and the others go on.
+Decoders can crash in native code (decord segfaults on some truncated AVI files) or hang.
+The offline tools (dataset check, flow extraction) run each file in a worker process: a
+crash marks the file it was on as bad, the worker is replaced, and the others go on. A
+decoder that hung (``DecodeTimeout``, from the decoders' per-call timeout) fails its file
+and its worker, whose hung thread would stay, is replaced too. An error of the machine
+rather than of the file (``TransientDecodeError``: too many open files, out of memory, NFS)
+stops the run in the main process, where it is raised.
 """
 import multiprocessing
 import multiprocessing.connection
@@ -10,6 +14,7 @@ import os
 import signal
 from typing import Callable, Iterator, Optional, Sequence, Tuple
 
+from ..decoders import DecodeTimeout, TransientDecodeError, VideoReadError
 from ..robust import exception_summary
 
 
@@ -27,14 +32,20 @@ def _worker(connection, function: Callable) -> None:
         if task is None:
             return
         index, argument = task
+        action = None  # or 'retire' (after a hang), or 'stop' (a transient error)
         try:
             outcome = (function(argument), None)
-        except EntryProblem as exc:
-            outcome = (None, str(exc))
-        except Exception as exc:  # every decoder failure is a verdict on the entry
+        except TransientDecodeError as exc:
+            outcome, action = (None, exc), 'stop'
+        except (EntryProblem, VideoReadError) as exc:
+            outcome = (None, exc.reason if isinstance(exc, VideoReadError) else str(exc))
+            action = 'retire' if isinstance(exc, DecodeTimeout) else None
+        except Exception as exc:  # every other decoder failure is a verdict on the entry
             outcome = (None, f'cannot decode ({exception_summary(exc)}): corrupt, truncated '
                              'or not a video')
-        connection.send((index, outcome))
+        connection.send((index, outcome, action))
+        if action is not None:
+            return
 
 
 def crash_reason(exitcode: Optional[int]) -> str:
@@ -53,8 +64,9 @@ def map_isolated(function: Callable, arguments: Sequence, workers: int,
     """Yield ``(index, result, problem)`` for ``function(arguments[index])``, in any order.
 
     Each call runs in one of ``workers`` processes. An exception gives its one-line summary
-    as ``problem``; a process that dies (a native crash) gives the crash as ``problem`` for
-    the argument it was on, and is replaced. ``start_method`` overrides the default
+    as ``problem`` (a ``VideoReadError`` its reason); a process that dies (a native crash)
+    gives the crash as ``problem`` for the argument it was on, and is replaced, as is one
+    whose decoder hung. A ``TransientDecodeError`` is raised here, ending the run. ``start_method`` overrides the default
     ('fork' where available, else 'spawn'), e.g. 'forkserver' for work that uses threads.
     """
     # fork starts a worker in milliseconds; spawn would re-import torch and MMAction2 in each.
@@ -89,15 +101,24 @@ def map_isolated(function: Callable, arguments: Sequence, workers: int,
                     continue  # both its pipe and its sentinel were ready
                 process, index = busy.pop(connection)
                 try:
-                    _, (result, problem) = connection.recv()
+                    _, (result, problem), action = connection.recv()
                 except (EOFError, OSError):
                     process.join()
                     connection.close()
                     yield index, None, crash_reason(process.exitcode)
                     idle.append(start_worker())
                     continue
+                if action == 'stop':
+                    idle.append((process, connection))
+                    raise problem
+                if action == 'retire':
+                    process.kill()  # its hung decoder thread would stay
+                    process.join()
+                    connection.close()
+                    idle.append(start_worker())
+                else:
+                    idle.append((process, connection))
                 yield index, result, problem
-                idle.append((process, connection))
     finally:
         for process, connection in idle + [(p, c) for c, (p, _) in busy.items()]:
             try:

@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 import r21d_plugin  # noqa: F401
 from mmaction.registry import DATASETS, TRANSFORMS
 from r21d_plugin.data.prep import flow_extraction
+from r21d_plugin.data.decoders import open_reader
 from r21d_plugin.data.flow import FLOW_QUANT_BOUND, dequantize_flow, frames_to_flow
 from r21d_plugin.data.prep.flow_extraction import extract_flow, read_annotation
 
@@ -45,9 +46,8 @@ def videos(tmp_path):
 
 
 def decoded_frames(path: str) -> list:
-    import decord
-    reader = decord.VideoReader(path)
-    return list(reader.get_batch(list(range(len(reader)))).asnumpy())
+    reader = open_reader(path)
+    return list(reader.read(range(len(reader))))
 
 
 def test_rawframes_layout_annotation_and_values(videos, tmp_path):
@@ -217,3 +217,15 @@ def test_entries_outside_the_video_root_cannot_write_outside_out(videos, tmp_pat
     assert str(info.value).startswith(f'{ann}:2: {os.path.splitext(entry)[0]!r}: ')
     assert sorted(os.listdir(elsewhere)) == ['.v.partial', 'v.avi']
     assert not out.exists()
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+def test_a_hung_decoder_fails_its_video_and_the_others_finish(videos, tmp_path, workers):
+    from stuck_decoders import SleepingReader
+
+    root, _ = videos
+    write_video(str(root / 'hang.avi'), 7, dx=1)
+    report = extract_flow(str(root), str(tmp_path / 'flow'), workers=workers, size=None,
+                          progress=False, decoder=SleepingReader, decode_timeout=1)
+    assert report.failed == {'hang.avi': 'the decoder hung: no result in 1 s (--decode-timeout)'}
+    assert set(report.extracted) == {'a/first', 'a/second', 'third'}

@@ -11,23 +11,30 @@ from setuptools.command.build_py import build_py
 
 #: ONNX export and its verification in ONNX Runtime (r21d_plugin.apis.export).
 DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2']
+TENSORBOARD_REQUIRES = ['tensorboard']
 
 INSTALL_REQUIRES = [
-    'torch>=2.13,<3',  # the oldest torch CI runs (tools/setup.sh)
+    # The range tools/compat_matrix.sh ran (docs/install.md): an installed torch inside it
+    # is kept, never replaced.
+    'torch>=2.4,<2.16',
     'mmaction2==1.2.0',
     'mmengine>=0.10.7,<0.11',
     'mmcv-lite==2.1.0',
-    'decord>=0.6.0',
+    # decord has wheels for x86_64 only; elsewhere (aarch64: GH200 / Grace) the plugin
+    # decodes with PyAV or torchcodec (docs/install.md, ARM).
+    'decord>=0.6.0; platform_machine == "x86_64" or platform_machine == "AMD64"',
     # PyAV: the decoder that is always there (FFmpeg in its wheels, aarch64 included), and
     # the H.264 encoder of labelled videos (r21d_plugin.data.decoders, apis.visualization)
     'av>=18',
     'numpy>=1.24',  # OpenCV (Farneback flow) comes with mmaction2 (opencv-contrib-python)
     'importlib_metadata',  # imported by mmaction2 1.2.0 but not declared by it
-    'setuptools<82',  # mmengine 0.10.7 needs pkg_resources for `mmaction::` bases
+    # At run time: mmengine 0.10.7 resolves `mmaction::` config bases with pkg_resources
+    # (mmengine/utils/package_utils.py), which setuptools 82 no longer ships.
+    'setuptools<82',
     'tqdm',
     'pyyaml',  # the published models' metafile (r21d_plugin.zoo)
+    # The plots; mmengine's Visualizer also imports it whenever a runner is built.
     'matplotlib',
-    'tensorboard',
 ]
 
 
@@ -84,7 +91,11 @@ setup(
         # listed: each release pins one torch, so pip would replace the installed torch.
         # tools/setup.sh --tests installs the release paired with the installed torch.
         'deploy': DEPLOY_REQUIRES,
-        # CI exports for real
-        'tests': ['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7'] + DEPLOY_REQUIRES,
+        # TensorBoard logging; without it runs log to their work dir only.
+        'tensorboard': TENSORBOARD_REQUIRES,
+        # CI exports and logs to TensorBoard for real, and builds a wheel without build
+        # isolation (tests/test_tools/test_packaging.py): pyproject.toml's build requirements.
+        'tests': (['pytest>=7', 'pytest-xdist', 'hypothesis>=6.100,<7', 'setuptools>=64',
+                   'wheel'] + DEPLOY_REQUIRES + TENSORBOARD_REQUIRES),
     },
 )

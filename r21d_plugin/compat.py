@@ -1,4 +1,4 @@
-"""Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.6 stack needs, in one place.
+"""Every fix the MMAction2 1.2.0 / mmengine 0.10.7 / torch >= 2.4 stack needs, in one place.
 
 Each fix applies only where its upstream bug is present (a missing file, a version range, an
 import that fails) and is a no-op where the upstream stack is already right, so a future

@@ -16,6 +16,7 @@ two-stream checkpoints) reads the file with ``read_state_dict`` and checks it wi
 ``check_checkpoint_fits`` (``load_checked`` does both and loads): one
 ``CheckpointMismatchError`` naming the checkpoint, the network and what differs.
 """
+import functools
 import logging
 import os
 import pickle
@@ -59,13 +60,20 @@ def _history_buffer_statistic(owner: type, name: str) -> Any:
         f'HistoryBuffer statistics methods are resolved')
 
 
+#: ``_history_buffer_statistic`` under the name pickles give ``getattr``: torch's allow-list
+#: keys each entry by its ``__module__`` and ``__qualname__`` (``__name__`` in torch 2.4).
+#: The ``(object, 'module.name')`` entries of torch >= 2.6 are not taken by 2.4 and 2.5.
+_PICKLED_GETATTR = functools.partial(_history_buffer_statistic)
+_PICKLED_GETATTR.__module__ = 'builtins'
+_PICKLED_GETATTR.__name__ = _PICKLED_GETATTR.__qualname__ = 'getattr'
+
+
 def mmengine_checkpoint_safe_globals() -> List[Any]:
     """The non-tensor types an mmengine checkpoint carries, and nothing more."""
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    allowed = [HistoryBuffer, np.ndarray, np.dtype,
-               (_history_buffer_statistic, 'builtins.getattr')]
+    allowed = [HistoryBuffer, np.ndarray, np.dtype, _PICKLED_GETATTR]
     # Array reconstruction and numpy scalars are pickled through these functions.
     core = getattr(np, '_core', None) or np.core
     allowed += [core.multiarray._reconstruct, core.multiarray.scalar]
@@ -87,13 +95,20 @@ def mmengine_safe_globals() -> Iterator[None]:
     """Allow what mmengine checkpoints carry in ``torch.load(weights_only=True)``, inside
     the block only.
 
-    Entries someone else had allow-listed before stay allow-listed after it.
+    Entries someone else had allow-listed before stay allow-listed after it. (torch's
+    ``safe_globals`` context manager does the same from 2.5 on; 2.4 has only these calls.)
     """
+    serialization = torch.serialization
     with _allow_list_lock:
-        present = torch.serialization.get_safe_globals()
+        present = list(serialization.get_safe_globals())
         added = [entry for entry in mmengine_checkpoint_safe_globals() if entry not in present]
-        with torch.serialization.safe_globals(added):
+        serialization.add_safe_globals(added)
+        try:
             yield
+        finally:
+            kept = [entry for entry in serialization.get_safe_globals() if entry not in added]
+            serialization.clear_safe_globals()
+            serialization.add_safe_globals(kept)
 
 
 def _trusted_files() -> Set[str]:

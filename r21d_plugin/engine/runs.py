@@ -4,11 +4,14 @@
 ``make_train_config`` / ``make_test_config``, then ``run_train`` / ``run_test``; the demo
 does the same. A CONFIG is a path or a config name (``r21d_plugin.configs``).
 """
+import importlib.util
+import logging
 import os.path as osp
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from ..configs import resolve_config
@@ -37,7 +40,27 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
         loader = cfg.get(name)
         if loader and loader.get('num_workers', 0) == 0:
             loader.persistent_workers = False
+    _without_tensorboard_if_missing(cfg)
     return cfg
+
+
+def _without_tensorboard_if_missing(cfg: Config) -> None:
+    """Drop ``TensorboardVisBackend`` where tensorboard is not installed (setup.py's
+    ``tensorboard`` extra), with a warning: the run still logs to its work dir."""
+    visualizer = cfg.get('visualizer')
+    try:
+        installed = importlib.util.find_spec('tensorboard') is not None
+    except (ImportError, ValueError):  # blocked, or a broken install
+        installed = False
+    if not visualizer or installed:
+        return
+    backends = visualizer.get('vis_backends') or []
+    kept = [backend for backend in backends if backend.get('type') != 'TensorboardVisBackend']
+    if len(kept) < len(backends):
+        visualizer.vis_backends = kept
+        print_log('tensorboard is not installed: this run logs without TensorBoard '
+                  '(pip install "r21d_plugin[tensorboard]" to log to it)', logger='current',
+                  level=logging.WARNING)
 
 
 def make_train_config(config: str,

@@ -1,14 +1,20 @@
 """Usable after `pip install`: the wheel ships the configs (as r21d_plugin/.mim/configs) and the
 label maps, declares a console script for every tool, and its tools find a config by name
-from a folder outside the checkout."""
+from a folder outside the checkout; setup.py admits exactly the torch and Python releases
+the compatibility matrix passed (docs/install.md) and pins no torch-dependent package."""
+import ast
 import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import List, Tuple
 
 from helpers import run_tool, sports1m_not_prepared
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from r21d_plugin.label_maps import LABEL_MAPS
 
@@ -19,7 +25,7 @@ def build_wheel(tmp_path: Path) -> Path:
     """The wheel of a copy of the checkout (the build writes beside its sources)."""
     source = tmp_path / 'source'
     source.mkdir()
-    for name in ('setup.py', 'MANIFEST.in', 'README.md'):
+    for name in ('pyproject.toml', 'setup.py', 'MANIFEST.in', 'README.md'):
         shutil.copy(REPO / name, source)
     ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
     for folder in ('configs', 'r21d_plugin'):
@@ -78,3 +84,36 @@ def test_the_wheel_ships_configs_label_maps_and_a_console_script_per_tool(tmp_pa
         f'{site}/r21d_plugin/.mim/configs/pretrained/r2plus1d_r34_vmz_32x1x10_kinetics400-rgb.py\n')
     assert result.returncode == 2
     assert result.stderr.endswith(f'r21d-train: error: {sports1m_not_prepared(elsewhere)}\n')
+
+
+def _setup_arguments() -> Tuple[List[Requirement], SpecifierSet]:
+    """setup.py's install_requires and python_requires, read without running it."""
+    tree = ast.parse((REPO / 'setup.py').read_text())
+    requires = next(ast.literal_eval(node.value) for node in tree.body
+                    if isinstance(node, ast.Assign) and node.targets[0].id == 'INSTALL_REQUIRES')
+    python = next(ast.literal_eval(keyword.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.keyword) and keyword.arg == 'python_requires'
+                  for keyword in [node])
+    return [Requirement(line) for line in requires], SpecifierSet(python)
+
+
+def test_setup_declares_exactly_the_torch_and_python_range_the_matrix_passed():
+    # docs/install.md's table, as tools/compat_matrix.sh printed it.
+    rows = re.findall(r'^\| (\d+\.\d+)\.\d+ \| (\d+\.\d+\.\d+)\S* \| [^|]+ \| [^|]+ \| ([^|]+) \|',
+                      (REPO / 'docs' / 'install.md').read_text(), re.MULTILINE)
+    passed = [(Version(python), Version(torch)) for python, torch, result in rows
+              if re.fullmatch(r'\d+ passed ', result)]
+    assert len(passed) >= 3  # the oldest torch, a middle one, the newest
+    requires, python_requires = _setup_arguments()
+    torch = next(requirement for requirement in requires if requirement.name == 'torch')
+    torches, pythons = [torch for _, torch in passed], [python for python, _ in passed]
+    assert all(torch.specifier.contains(version) for version in torches)
+    oldest, newest = min(torches), max(torches)
+    assert not torch.specifier.contains(f'{oldest.major}.{oldest.minor - 1}.99')
+    assert not torch.specifier.contains(f'{newest.major}.{newest.minor + 1}.0')
+    assert all(python_requires.contains(f'{python}.0') for python in pythons)
+    oldest_python = min(pythons)
+    assert not python_requires.contains(f'{oldest_python.major}.{oldest_python.minor - 1}.99')
+    # Each torchvision / torchaudio / torchcodec release pins one torch: pip would replace
+    # the user's torch to satisfy it.
+    assert not {'torchvision', 'torchaudio', 'torchcodec'} & {r.name for r in requires}

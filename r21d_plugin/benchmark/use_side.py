@@ -20,8 +20,9 @@ from typing import Callable, Dict, List, Optional
 from mmengine.config import Config
 from tqdm import tqdm
 
-from ..apis.features import measure_extraction
-from ..apis.throughput import inference_throughput, write_test_video
+from ..apis.export import ExportError, export_recognizer
+from .use_speed import (inference_throughput, measure_extraction, runtime_throughput,
+                        write_test_video)
 from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, config_name
 
 VIDEO_FPS = 30
@@ -32,7 +33,6 @@ def _export_rows(config: Config, settings: BenchmarkSettings, directory: str) ->
     if settings.device != 'cpu':
         return dict(skipped='ONNX Runtime is measured on CPU only (its CPU execution '
                     'provider is the one the export is verified with)')
-    from ..apis.export import ExportError, export_recognizer, runtime_throughput
     try:  # (an ExportError here: onnx or onnxruntime is not installed, or the config)
         result = export_recognizer(config, None, osp.join(directory, 'model.onnx'))
         rows = runtime_throughput(result, (EXPORT_BATCH_SIZE, ), settings.warmup,

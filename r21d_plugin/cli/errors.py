@@ -21,10 +21,11 @@ import os.path as osp
 import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from ..engine.checkpoint_loading import (UnreadableCheckpointError, UntrustedCheckpointError,
-                                         trust_checkpoint)
+from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableCheckpointError,
+                                         UntrustedCheckpointError, trust_checkpoint)
 from ..configs import ConfigNotFoundError
-from ..data.robust import AnnotationError
+from ..data.annotations import AnnotationError
+from ..data.prep.paths import OutputIsInputError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -39,7 +40,8 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, DumpError, ToolError)
+               AnnotationError, CheckpointMismatchError, OutputIsInputError, DumpError,
+               ToolError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

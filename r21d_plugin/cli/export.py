@@ -18,6 +18,9 @@ from mmengine.config import DictAction
 
 from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
+from r21d_plugin.apis.loading import RecognizerLoadError
+from r21d_plugin.benchmark import use_speed
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
 from r21d_plugin.cli.errors import ToolError, cli_main, positive_int, tool_parser
 
 
@@ -94,13 +97,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.verify:
             _print_verification(result)
             if not result.passed:
-                print(f'verify: FAILED, above the tolerance {export.VERIFY_TOLERANCE:.0e}',
+                print(f'verify: FAILED, above the tolerance {export.spec.VERIFY_TOLERANCE:.0e}',
                       file=sys.stderr)
                 return 1
-            print(f'verify: passed (tolerance {export.VERIFY_TOLERANCE:.0e})')
+            print(f'verify: passed (tolerance {export.spec.VERIFY_TOLERANCE:.0e})')
         if args.benchmark is not None:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
-            print(export.format_throughput(export.runtime_throughput(result, batch_sizes)))
-    except ExportError as error:
+            print(use_speed.format_throughput(use_speed.runtime_throughput(result, batch_sizes)))
+    except (ExportError, RecognizerLoadError, CheckpointMismatchError) as error:
         raise ToolError(error) from error
     return 0

@@ -8,6 +8,7 @@ import pytest
 from helpers import REPO, random_checkpoint, tiny_recognizer_config
 
 from r21d_plugin.apis import export
+from r21d_plugin.benchmark import use_speed
 from r21d_plugin.cli.export import main
 
 
@@ -43,7 +44,7 @@ def test_export_prints_the_file_its_input_and_the_verification(tmp_path, tiny_fi
 
 def test_verification_above_tolerance_exits_1(tmp_path, tiny_files, capsys, monkeypatch):
     config, checkpoint = tiny_files
-    monkeypatch.setattr(export, 'VERIFY_TOLERANCE', -1.0)  # any difference fails
+    monkeypatch.setattr(export.spec, 'VERIFY_TOLERANCE', -1.0)  # any difference fails
     assert main([config, checkpoint, '--format', 'torchscript', '--out',
                  str(tmp_path / 'tiny.pt'), '--crop', '32', '--verify']) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
@@ -59,9 +60,9 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
     tiny_recognizer_config('R(2+1)D', in_channels=2).dump(str(flow_config))
     assert main([str(flow_config), checkpoint, '--out', str(tmp_path / 'x.onnx')]) == 2
     assert capsys.readouterr().err == (
-        f'r21d-export: error: checkpoint {checkpoint} does not fit {flow_config}: 1 tensors differ in '
-        f'shape (backbone.conv1.conv.spatial.weight: checkpoint [45, 3, 1, 7, 7], config '
-        f'[45, 2, 1, 7, 7] (input channels: checkpoint 3 (RGB), config 2 (flow)))\n')
+        f'r21d-export: error: checkpoint {checkpoint} takes 3-channel RGB input, but config '
+        f'{flow_config} builds a network for 2-channel optical flow (dx, dy) input: use the RGB '
+        f'config of this checkpoint\n')
 
     assert main([config, '--format', 'torchscript', '--opset', '13', '--out',
                  str(tmp_path / 'x.pt')]) == 2
@@ -78,8 +79,8 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
 
 def test_benchmark_prints_three_runtimes(tmp_path, tiny_files, capsys, monkeypatch):
     config, checkpoint = tiny_files
-    monkeypatch.setattr(export, 'runtime_throughput',
-                        functools.partial(export.runtime_throughput, warmup=1, iters=1))
+    monkeypatch.setattr(use_speed, 'runtime_throughput',
+                        functools.partial(use_speed.runtime_throughput, warmup=1, iters=1))
     assert main([config, checkpoint, '--out', str(tmp_path / 'tiny.onnx'), '--crop', '32',
                  '--benchmark', '2']) == 0
     table = capsys.readouterr().out.splitlines()[-4:]

@@ -2,6 +2,7 @@
 run, failures by name, and reading the result back (RawFrameDecode, LoadAlignedFlow)."""
 import os
 import os.path as osp
+import re
 
 import cv2
 import numpy as np
@@ -12,7 +13,8 @@ import r21d_plugin  # noqa: F401
 from mmaction.registry import DATASETS, TRANSFORMS
 from r21d_plugin.data.prep import flow_extraction
 from r21d_plugin.data.flow import FLOW_QUANT_BOUND, dequantize_flow, frames_to_flow
-from r21d_plugin.data.prep.flow_extraction import extract_flow, read_annotation
+from r21d_plugin.data.annotations import AnnotationError
+from r21d_plugin.data.prep.flow_extraction import extract_flow
 
 init_default_scope('mmaction')
 
@@ -96,8 +98,9 @@ def test_rerun_after_an_interrupted_run_redoes_only_unfinished_videos(videos, tm
         extract_flow(str(root / 'train.txt'), str(out), size=None, progress=False)
     monkeypatch.setattr(flow_extraction.cv2, 'imwrite', real_imwrite)
     # The finished video is in place; the interrupted one only as a hidden partial folder.
-    assert sorted(os.listdir(out / 'a')) == ['.second.partial', 'first']
-    assert len(os.listdir(out / 'a' / '.second.partial')) == 3
+    partial, finished = sorted(os.listdir(out / 'a'))
+    assert finished == 'first' and re.fullmatch(r'\.second\.\w+\.partial', partial)
+    assert len(os.listdir(out / 'a' / partial)) == 3
     finished_mtime = os.stat(out / 'a' / 'first' / 'x_00001.jpg').st_mtime_ns
 
     report = extract_flow(str(root / 'train.txt'), str(out), size=None, progress=False)
@@ -131,9 +134,10 @@ def test_failed_videos_are_reported_by_name_and_others_finish(videos, tmp_path):
 
 def test_bad_annotation_names_file_and_line(tmp_path):
     ann = tmp_path / 'list.txt'
-    ann.write_text('a.mp4 0\n\nclip_without_extension 3\n')
-    with pytest.raises(ValueError, match=r'list\.txt, line 3: expected "<video path> '):
-        read_annotation(str(ann))
+    ann.write_text('# a list\na.mp4 0\n\nclip_without_extension 3\n')
+    with pytest.raises(AnnotationError, match=r'list\.txt:4: expected "<video path> <label>'
+                                              r'\.\.\.", the path ending in one of \.mp4, '):
+        extract_flow(str(ann), str(tmp_path / 'out'))
     with pytest.raises(FileNotFoundError, match='neither a folder'):
         extract_flow(str(tmp_path / 'missing'), str(tmp_path / 'out'))
 

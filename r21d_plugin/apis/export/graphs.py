@@ -1,0 +1,148 @@
+"""Capturing graphs (ONNX, TorchScript), checking their operators, and running the files."""
+import contextlib
+import importlib
+import json
+import warnings
+from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
+
+import torch
+import torch.nn as nn
+
+from .spec import INPUT_NAME, METADATA_KEY, ExportError, ExportResult, random_clips
+
+def _deploy_module(name: str):
+    """``onnx`` or ``onnxruntime``, or an ExportError saying how to install them."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise ExportError(f'{name} is not installed: ONNX export and its verification need '
+                          f'the deploy extra, pip install -e .[deploy] (onnx, '
+                          f'onnxruntime)') from error
+
+
+def onnx_operators(path: str) -> Set[Tuple[str, str]]:
+    """``(domain, op_type)`` of every node of an ONNX file ('' = the default domain)."""
+    graph = _deploy_module('onnx').load(path, load_external_data=False).graph
+    return {('' if node.domain == 'ai.onnx' else node.domain, node.op_type)
+            for node in graph.node}
+
+
+def nonstandard_onnx_operators(path: str) -> List[str]:
+    """Operators of an ONNX file other than the default ONNX domain's standard ones."""
+    known = _deploy_module('onnx.defs').has
+    return sorted(f'{domain or "ai.onnx"}::{op}' for domain, op in onnx_operators(path)
+                  if domain or not known(op))
+
+
+def torchscript_operators(module: torch.jit.ScriptModule) -> Set[str]:
+    """The node kinds of a TorchScript module's graph, calls inlined (``aten::conv3d``...)."""
+    return {node.kind() for node in module.inlined_graph.nodes()}
+
+
+def nonstandard_torchscript_operators(module: torch.jit.ScriptModule) -> List[str]:
+    """oneDNN, Python and other non-``aten`` / ``prim`` operators of a TorchScript graph."""
+    return sorted(kind for kind in torchscript_operators(module)
+                  if kind.split('::')[0] not in ('aten', 'prim') or 'mkldnn' in kind
+                  or kind == 'prim::PythonOp')
+
+
+@contextlib.contextmanager
+def _torchscript_tools() -> Iterator[None]:
+    """Silence torch's notices that TorchScript and its ONNX exporter are deprecated: they
+    are chosen knowingly (module docstring) and would only alarm users at every export."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', category=DeprecationWarning,
+                                module=r'torch\.(jit|onnx)')
+        warnings.filterwarnings('ignore', message='You are using the legacy TorchScript',
+                                category=DeprecationWarning)
+        warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
+        yield
+
+
+def _export_onnx(module: nn.Module, example: torch.Tensor, path: str, output_name: str,
+                 dynamic_batch: bool, opset: int) -> None:
+    dynamic_axes = ({INPUT_NAME: {0: 'batch'}, output_name: {0: 'batch'}}
+                    if dynamic_batch else None)
+    with _torchscript_tools():
+        torch.onnx.export(module, (example, ), path, dynamo=False, input_names=[INPUT_NAME],
+                          output_names=[output_name], dynamic_axes=dynamic_axes,
+                          opset_version=opset)
+
+
+def _store_onnx_description(path: str, description: dict) -> None:
+    onnx = _deploy_module('onnx')
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(description)})
+    model.doc_string = f'exported by r21d_plugin; the {METADATA_KEY} metadata says how to feed it'
+    onnx.save(model, path)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def exported_runner(path: str, fmt: str,
+                    threads: Optional[int] = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function running an exported file on clips: ONNX Runtime (CPU) or TorchScript.
+
+    ``threads``: ONNX Runtime's intra-op threads. Default: torch's thread count, so both
+    runtimes use the same cores.
+    """
+    if fmt == 'onnx':
+        onnxruntime = _deploy_module('onnxruntime')
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        session = onnxruntime.InferenceSession(path, options,
+                                               providers=['CPUExecutionProvider'])
+        return lambda clips: torch.from_numpy(
+            session.run(None, {INPUT_NAME: clips.numpy()})[0])
+    with _torchscript_tools():
+        module = torch.jit.load(path, map_location='cpu').eval()
+
+    def run(clips: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return module(clips)
+
+    return run
+
+
+def pytorch_scores(recognizer: nn.Module, clips: torch.Tensor,
+                   softmax: bool = False) -> torch.Tensor:
+    """Each clip's scores on the recognizer's own test path (its data preprocessor,
+    backbone and head as MMAction2 runs them, fast paths on), before clips are averaged."""
+    with torch.no_grad():
+        data = recognizer.data_preprocessor(
+            dict(inputs=list(clips.unsqueeze(1)), data_samples=None), False)
+        feats, _ = recognizer.extract_feat(data['inputs'], test_mode=True)
+        scores = recognizer.cls_head(feats)
+    return scores.softmax(dim=-1) if softmax else scores
+
+
+def verify_export(result: 'ExportResult',
+                  batch_sizes: Optional[Sequence[int]] = None) -> List[dict]:
+    """Run the exported file and its PyTorch recognizer on the same random clips.
+
+    Batch sizes: 1 and 2 for a dynamic batch, else the fixed one (two draws).
+
+    Returns:
+        list[dict]: per run, ``batch_size``, ``max_abs_diff``, ``scale`` (the largest
+        |score| of PyTorch) and ``relative_diff`` (their ratio).
+    """
+    spec = result.spec
+    if batch_sizes is None:
+        batch_sizes = (1, 2) if spec.batch_size is None else (spec.batch_size, ) * 2
+    softmax = result.description['output']['name'] == 'probs'
+    run = exported_runner(result.path, result.format)
+    rows = []
+    for seed, batch_size in enumerate(batch_sizes):
+        clips = random_clips(spec, batch_size, seed=seed)
+        expected = pytorch_scores(result.recognizer, clips, softmax)
+        got = run(clips)
+        if tuple(got.shape) != tuple(expected.shape):
+            raise ExportError(f'{result.path} returned shape {tuple(got.shape)} for '
+                              f'{batch_size} clips, PyTorch {tuple(expected.shape)}')
+        max_abs_diff = float((got - expected).abs().max())
+        scale = float(expected.abs().max())
+        rows.append(dict(batch_size=batch_size, max_abs_diff=max_abs_diff, scale=scale,
+                         relative_diff=max_abs_diff / scale if scale else max_abs_diff))
+    return rows

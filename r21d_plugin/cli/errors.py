@@ -26,6 +26,7 @@ from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableChec
 from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
 from ..data.decoders import DecoderUnavailableError, TransientDecodeError
+from ..data.prep.paths import OutputIsInputError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -41,8 +42,8 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError,
-               DecoderUnavailableError, TransientDecodeError)
+               AnnotationError, CheckpointMismatchError, OutputIsInputError, DumpError,
+               ToolError, ZooError, DecoderUnavailableError, TransientDecodeError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

@@ -26,6 +26,8 @@ from r21d_plugin.cli.errors import ToolError, cli_main, positive_int, tool_parse
 def _batch_size(text: str) -> Optional[int]:
     if text == 'dynamic':
         return None
+    if not text.lstrip('-').isdigit():
+        raise argparse.ArgumentTypeError(f'expected a number or "dynamic", got {text!r}')
     return positive_int(text)
 
 

@@ -9,7 +9,8 @@ unpickling for that one file (``--trust-checkpoint`` of the tool that names it, 
 listed in ``R21D_TRUST_CHECKPOINTS``): other files loaded in the same process stay safe.
 
 ``compat`` makes this mmengine's loader for local files (``load_from``, ``resume``,
-``load_checkpoint``) on the mmengine versions that need it.
+``load_checkpoint``) where its own loader, tried at import, refuses mmengine's checkpoints
+or unpickles anything.
 
 Every load into a network (``apis.loading.load_recognizer``, the backbone's ``pretrained=``,
 two-stream checkpoints) reads the file with ``read_state_dict`` and checks it with

@@ -300,8 +300,9 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """Convert the checkpoint file ``src`` and save it as an MMAction2 checkpoint ``dst``.
 
     ``src`` is read safely: ``.pth`` with ``torch.load(weights_only=True)``, Caffe2 ``.pkl``
-    through a restricted unpickler. ``dst`` is written atomically (complete or not at all). ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
-    loads with ``load_from`` or ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
+    through a restricted unpickler. ``dst``, written atomically (complete or not at all),
+    holds ``{'state_dict': ..., 'meta': ...}`` and loads with ``load_from`` or
+    ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
 
     Returns:
         dict: the ``meta`` written into ``dst`` (see ``convert_state_dict``), plus the

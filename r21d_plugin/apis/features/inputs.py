@@ -7,6 +7,12 @@ from typing import List, Optional
 
 from ...data.annotations import find_videos, is_video_file, read_video_list
 
+def shown_name(name: str) -> str:
+    """``name`` as printable UTF-8 text: bytes a file name holds that are not UTF-8
+    (``os.fsdecode`` keeps them as surrogates) shown as ``\\xff``."""
+    return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+
 @dataclass(frozen=True)
 class VideoJob:
     """One video of SRC: its name (path relative to SRC, as listed), the file, its line."""
@@ -14,6 +20,12 @@ class VideoJob:
     name: str
     path: str
     lineno: Optional[int] = None
+
+    @property
+    def shown(self) -> str:
+        """Its name as text: a file name that is not UTF-8 (``os.fsdecode``'s surrogates)
+        with its bad bytes escaped."""
+        return shown_name(self.name)
 
     @property
     def features(self) -> str:

@@ -7,7 +7,6 @@ our ``Recognizer3D`` (backbone and ``I3DHead``) is set, and every shape must mat
 otherwise ``ConversionError`` names the offending keys.
 """
 import hashlib
-import io
 import os
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
@@ -314,9 +313,9 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     state, meta = convert_state_dict(source_.read(src), source, arch, name=src)
     meta.update(source_file=os.path.basename(src), source_sha256=file_sha256(src),
                 converter=f'r21d_plugin {r21d_plugin.__version__}')
-    buffer = io.BytesIO()
-    torch.save(dict(state_dict=state, meta=meta), buffer)
-    atomic_write(dst, buffer.getbuffer())  # a reader never sees half a checkpoint
+    # A reader (another rank, a killed conversion's rerun) never sees half a checkpoint.
+    atomic_write(dst, lambda temporary: torch.save(dict(state_dict=state, meta=meta),
+                                                   temporary))
     return meta
 
 

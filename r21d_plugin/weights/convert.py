@@ -13,6 +13,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 
+from ..data.prep.paths import check_not_an_input
 from ..engine.checkpoint import atomic_write
 from ..models import STAGE_BLOCKS, factorized_mid_channels
 from .caffe2_source import Caffe2Source
@@ -299,9 +300,8 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """Convert the checkpoint file ``src`` and save it as an MMAction2 checkpoint ``dst``.
 
     ``src`` is read safely: ``.pth`` with ``torch.load(weights_only=True)``, Caffe2 ``.pkl``
-    through a restricted unpickler. ``dst``, written atomically (complete or not at all),
-    holds ``{'state_dict': ..., 'meta': ...}`` and loads with ``load_from`` or
-    ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
+    through a restricted unpickler. ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
+    loads with ``load_from`` or ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
 
     Returns:
         dict: the ``meta`` written into ``dst`` (see ``convert_state_dict``), plus the
@@ -309,13 +309,12 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """
     import r21d_plugin
 
+    check_not_an_input(dst, [src], 'the converted checkpoint')
     source_ = get_source(source)
     state, meta = convert_state_dict(source_.read(src), source, arch, name=src)
     meta.update(source_file=os.path.basename(src), source_sha256=file_sha256(src),
                 converter=f'r21d_plugin {r21d_plugin.__version__}')
-    # A reader (another rank, a killed conversion's rerun) never sees half a checkpoint.
-    atomic_write(dst, lambda temporary: torch.save(dict(state_dict=state, meta=meta),
-                                                   temporary))
+    atomic_write(dst, lambda temporary: torch.save(dict(state_dict=state, meta=meta), temporary))
     return meta
 
 

@@ -10,13 +10,14 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ...data.annotations import shown_name
 from ...data.prep.isolated_pool import crash_reason
 from ...data.prep.paths import safe_output_path
 from ..video import VideoReadError, open_video, window_span
 from .decoding import (_dead_workers, _init_loading_worker, _loading_context, _VideoWindows,
                        _Windows, _WorkerCrash)
 from .extractor import FeatureExtractor
-from .inputs import VideoJob, list_videos, shown_name
+from .inputs import VideoJob, list_videos
 from .store import (INDEX_COLUMNS, INDEX_FILE, FeatureFile, OutputInUseError, check_settings,
                     exclusive_out, read_index, write_index)
 

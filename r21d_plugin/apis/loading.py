@@ -3,7 +3,8 @@
 ``load_config`` takes a config by name (``r2plus1d34_sports1m``, via ``r21d_plugin.configs``)
 or by path. ``load_model`` and ``load_recognizer`` also take a published model's name
 (``r21d-list-models``): its config, with its published weights unless a checkpoint is given
-(``r21d_plugin.zoo``: fetched, verified and converted into the cache on first use). ``load_model`` builds its recognizer and loads a checkpoint into it after
+(``r21d_plugin.zoo``: fetched, verified and converted into the cache on first use).
+``load_model`` builds its recognizer and loads a checkpoint into it after
 ``engine.checkpoint_loading.check_checkpoint_fits`` (a checkpoint for other input channels,
 classes or layers is refused, naming both files): inference, feature extraction and export
 all load through it. ``load_recognizer`` makes that model ready for videos

@@ -300,7 +300,7 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """Convert the checkpoint file ``src`` and save it as an MMAction2 checkpoint ``dst``.
 
     ``src`` is read safely: ``.pth`` with ``torch.load(weights_only=True)``, Caffe2 ``.pkl``
-    through a restricted unpickler. ``dst`` is written atomically (complete or not at all). ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
+    through a restricted unpickler. ``dst`` holds ``{'state_dict': ..., 'meta': ...}`` and
     loads with ``load_from`` or ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
 
     Returns:

@@ -133,7 +133,7 @@ def _verify(info: ModelInfo, path: str, origin: str) -> str:
         with open(record, encoding='utf-8') as file:
             recorded = file.read().split()[0]
     except (OSError, IndexError):
-        atomic_write(record, f'{digest}  {info.file}\n'.encode())
+        atomic_write(record, f'{digest}  {info.file}\n')
         print(f'{info.file}: SHA-256 {digest} (the publisher gives none; recorded in '
               f'{record}, later files must match it)', file=sys.stderr)
         return digest
@@ -181,7 +181,7 @@ def _convert(info: ModelInfo, src: str) -> str:
     record = dict(name=info.name, config=info.config, url=info.url, file=info.file,
                   sha256=meta['source_sha256'], convert=' '.join(info.convert_args),
                   plugin_version=r21d_plugin.__version__)
-    atomic_write(record_path(info.name), (json.dumps(record, indent=2) + '\n').encode())
+    atomic_write(record_path(info.name), json.dumps(record, indent=2) + '\n')
     print(f'{info.name}: converted {info.file} -> {dst}', file=sys.stderr)
     return dst
 

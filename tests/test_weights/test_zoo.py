@@ -4,7 +4,7 @@ import hashlib
 import io
 import json
 import os
-import shutil
+import socket
 
 import pytest
 import torch
@@ -283,3 +283,16 @@ def test_transient_errors_are_retried_with_exponential_backoff(monkeypatch, tmp_
         with pytest.raises(download_module.DownloadError, match='^HTTP 403 Forbidden$'):
             download_module.download(f'{server.url}/file', str(part))
         assert server.requests['/file'] == 8
+
+
+def test_a_silent_server_times_out_and_is_retried(monkeypatch, tmp_path):
+    delays = []
+    monkeypatch.setattr(download_module.time, 'sleep', delays.append)
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(4)
+        url = f'http://127.0.0.1:{silent.getsockname()[1]}/file'
+        with pytest.raises(download_module.DownloadError,
+                           match=r'timed out \(after 1 retries\)$'):
+            download_module.download(url, str(tmp_path / 'file.part'), timeout=0.2, retries=1)
+    assert delays == [1.0]

@@ -106,6 +106,13 @@ def test_list_models_shows_what_is_cached(zoo, capsys):
     assert after[3].startswith(f'1 models; cache: {zoo.cache} ')
 
 
+def test_list_models_fetches_for_offline_nodes(zoo, capsys):
+    assert list_models.main(['mc3_r18_vmz*', '--fetch']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[0] == zoo.names['caffe2'] and lines[1].split()[-1] == 'yes'
+    assert zoo.server.requests == {zoo.paths['caffe2']: 1}
+
+
 def test_list_models_console_tool(zoo):
     result = run_tool(REPO / 'tools/list_models.py', 'r2plus1d_r34*', env={
         'R21D_METAFILE': ''})

@@ -113,3 +113,10 @@ def test_setup_declares_exactly_the_torch_and_python_range_the_matrix_passed():
     # Each torchvision / torchaudio / torchcodec release pins one torch: pip would replace
     # the user's torch to satisfy it.
     assert not {'torchvision', 'torchaudio', 'torchcodec'} & {r.name for r in requires}
+
+
+def test_decord_is_required_where_it_has_wheels_only():
+    requires, _ = _setup_arguments()
+    decord = next(requirement for requirement in requires if requirement.name == 'decord')
+    assert decord.marker.evaluate({'platform_machine': 'x86_64'})
+    assert not decord.marker.evaluate({'platform_machine': 'aarch64'})  # GH200 / Grace

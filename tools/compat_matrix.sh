@@ -23,8 +23,9 @@
 #                      decord) run the use side on real mp4s: check-dataset, extract-flow,
 #                      infer and extract-features (the ARM / no-decord install)
 #   --keep             keep the venvs (in $COMPAT_DIR, default /tmp/r21d-compat)
-# Every pip call here runs with PIP_CONSTRAINT unset (an empty value): torch and torchvision
-# are pinned exactly, so a site-wide constraint file could only refuse the release asked for.
+# Each venv gets its own pip.conf with `constraint = /dev/null`: torch and torchvision are
+# pinned exactly, so a constraint file of the machine's pip config could only refuse the
+# release asked for (this one caps torch below the newest); the rest of that config holds.
 # Exit status: 0 when every row passed, 1 otherwise, 2 for a usage error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +62,7 @@ root=${COMPAT_DIR:-/tmp/r21d-compat}
 mkdir -p "$root"
 log_dir="$root/logs"
 mkdir -p "$log_dir"
-export PIP_CONSTRAINT='' PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 find_python() {  # a version (3.12) or a path -> an interpreter that runs
   local wanted=$1 candidate
@@ -134,7 +135,8 @@ for combo in "${combos[@]}"; do
   pip_install() { nice -n 10 "$py" -m pip install "$@" >>"$log" 2>&1; }
   installed_torch() { "$py" -c 'import torch; print(torch.__version__)' 2>>"$log"; }
   start=$(date +%s)
-  if ! "$python" -m venv "$venv" >>"$log" 2>&1 || ! pip_install -U pip \
+  if ! "$python" -m venv "$venv" >>"$log" 2>&1 \
+     || ! printf '[global]\nconstraint = /dev/null\n' >"$venv/pip.conf" || ! pip_install -U pip \
      || ! pip_install "torch==$torch_release"; then
     row "$("$python" -V 2>&1 | cut -d' ' -f2)" "$torch_release" - - 'torch did not install' -
     failed=1; rm -rf "$venv"; continue

@@ -61,7 +61,20 @@ setup(
     long_description=open('README.md').read() if os.path.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    python_requires='>=3.8',
+    # The matrix passed 3.10 to 3.13 (docs/install.md); PyAV >= 18 needs Python >= 3.11.
+    python_requires='>=3.11',
+    classifiers=[
+        'Development Status :: 4 - Beta',
+        'Intended Audience :: Science/Research',
+        'License :: OSI Approved :: Apache Software License',
+        'Operating System :: POSIX :: Linux',
+        'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'Programming Language :: Python :: 3.13',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        'Topic :: Scientific/Engineering :: Image Recognition',
+    ],
     packages=find_packages(include=['r21d_plugin', 'r21d_plugin.*']),
     # Class names of the published weights' datasets (r21d_plugin.label_maps).
     package_data={'r21d_plugin.label_maps': ['*.txt']},

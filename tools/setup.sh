@@ -2,10 +2,11 @@
 # Set up (or refresh) the project's virtual environment in .venv on a fresh machine.
 # CPU torch 2.13.0 goes in first, so pip never pulls a multi-GB CUDA build for the
 # range setup.py asks for. On a GPU cluster, install your own CUDA torch first instead.
-#   bash tools/setup.sh           the package (enough to train, test and benchmark)
+#   bash tools/setup.sh           the package and TensorBoard (to train, test and benchmark)
 #   bash tools/setup.sh --tests   plus the test extra (pytest) and torchvision as a reference
+# Other torch releases and Pythons: docs/install.md (tools/compat_matrix.sh).
 set -euo pipefail
-extra=''
+extra='[tensorboard]'
 [ "${1:-}" = '--tests' ] && extra='[tests]'
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -25,7 +26,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 pip_install 'setuptools<82' wheel
 pip_install -e ".$extra"
-if [ -n "$extra" ]; then
+if [ "$extra" = '[tests]' ]; then
   # torchvision, the converters' reference, in the release paired with the installed torch
   # (torch 2.N goes with torchvision 0.N+15), pinning both so pip keeps this torch.
   torch_version=$(.venv/bin/python -c "import torch; print(torch.__version__.split('+')[0])")

@@ -42,6 +42,10 @@ class UntrustedCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects outside the allow-list and the user has not opted in."""
 
 
+class _AttributeRefused(pickle.UnpicklingError):
+    """A checkpoint's ``getattr`` asks for more than a HistoryBuffer statistics method."""
+
+
 def _history_buffer_statistic(owner: type, name: str) -> Any:
     """Stands in for ``getattr`` while unpickling under ``weights_only``.
 
@@ -56,7 +60,7 @@ def _history_buffer_statistic(owner: type, name: str) -> Any:
     if owner is HistoryBuffer and (name in _HISTORY_BUFFER_STATISTICS
                                    or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
+    raise _AttributeRefused(
         f'checkpoint asks for getattr({owner!r}, {name!r}); under weights_only only '
         f'HistoryBuffer statistics methods are resolved')
 
@@ -71,6 +75,8 @@ _PICKLED_GETATTR.__name__ = _PICKLED_GETATTR.__qualname__ = 'getattr'
 
 def mmengine_checkpoint_safe_globals() -> List[Any]:
     """The non-tensor types an mmengine checkpoint carries, and nothing more."""
+    import _codecs
+
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
@@ -78,6 +84,9 @@ def mmengine_checkpoint_safe_globals() -> List[Any]:
     # Array reconstruction and numpy scalars are pickled through these functions.
     core = getattr(np, '_core', None) or np.core
     allowed += [core.multiarray._reconstruct, core.multiarray.scalar]
+    # Protocol 2 pickles a numpy scalar's bytes through _codecs.encode, which torch allows
+    # by default from 2.5 on (2.4 does not).
+    allowed.append(_codecs.encode)
     # numpy >= 1.25 pickles dtypes by their concrete class (e.g. Float64DType).
     if getattr(np, 'dtypes', None) is not None:
         allowed += [type(np.dtype(name)) for name in (
@@ -163,10 +172,13 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         with mmengine_safe_globals():
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if 'Weights only load failed' not in str(exc):
+        message = str(exc)
+        if isinstance(exc, _AttributeRefused):  # torch 2.4 passes it on as it is
+            message = f'Weights only load failed. WeightsUnpickler error: {message}'
+        if 'Weights only load failed' not in message:
             raise UnreadableCheckpointError(filename, exc) from exc
-        found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
-        detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', str(exc))
+        found = re.search(r'Unsupported global: GLOBAL (\S+)', message)
+        detail = re.search(r'WeightsUnpickler error:\s*(\S.*)', message)
         what = (f'`{found.group(1)}`' if found else
                 f'an object ({detail.group(1) if detail else "see the chained error"})')
         if os.path.realpath(filename) not in _trusted_files():

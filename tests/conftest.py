@@ -10,11 +10,19 @@ CPU in seconds. It is the demo config with sizes shrunk, so it runs the same cod
 ``tiny_recognizers``: (config, checkpoint) of the tiny R(2+1)D and of its flow stream, with
 random weights, for the use side (predict, timelines, tools/infer.py).
 """
+import os
+import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import pytest
 from helpers import random_checkpoint, shrink_demo_config
+
+
+def pytest_configure(config) -> None:
+    """The zoo's cache in a folder of this run, never the user's (``~/.cache/r21d_plugin``):
+    a test that fetched a published file by mistake finds no cached copy to hide it."""
+    os.environ['R21D_HOME'] = tempfile.mkdtemp(prefix='r21d-test-cache-')
 
 
 @pytest.fixture(scope='session')

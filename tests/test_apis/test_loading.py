@@ -21,7 +21,8 @@ def test_configs_load_by_name_or_path():
 
 
 def test_a_checkpoint_loads_into_the_model_of_a_config_name(tmp_path):
-    reference = load_model(NAME, cfg_options=TINY)
+    # By path: the initial weights (by name, a published model's are fetched: the zoo's tests)
+    reference = load_model(str(REPO / 'configs' / 'pretrained' / f'{NAME}.py'), cfg_options=TINY)
     checkpoint = tmp_path / 'tiny.pth'
     torch.save(dict(state_dict=reference.state_dict()), checkpoint)
     model = load_model(NAME, str(checkpoint), cfg_options=TINY)

@@ -11,7 +11,8 @@ def test_timeline_memory_reports_a_fresh_process_peak(tiny_recognizers, tmp_path
                       '--minutes', '0.05', '--work-dir', tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     # 90 frames; windows of span 15 every 16 frames: 5
-    found = re.search(r'timeline on 0.05 min \(90 frames, 5 windows\): peak RSS (\d+) MB '
+    found = re.search(r'timeline on 0.05 min at \d+x\d+ \(90 frames, 5 windows\): peak RSS '
+                      r'(\d+) MB '
                       r'\(model loaded: (\d+) MB\)', result.stdout)
     assert found and int(found.group(1)) >= int(found.group(2)) > 0, result.stdout
     assert list(tmp_path.iterdir()) == []  # the video is removed after

@@ -6,6 +6,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 
 from ..configs import resolve_config
+from ..engine.device import AMP_DTYPES  # noqa: F401 (re-exported: the run's --amp names)
 from ..models import PAPER_NAMES
 
 
@@ -26,7 +27,6 @@ USE_CONFIGS = (resolve_config('pretrained/r2plus1d_r18_torchvision_16x1x10_kinet
                resolve_config('pretrained/r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'))
 
 PEER_FAMILIES = ('mmaction2', 'torchvision')
-AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 PRECISION_NAMES = {torch.float32: 'float32', torch.bfloat16: 'bfloat16',
                    torch.float16: 'float16'}
 

@@ -62,10 +62,14 @@ class BenchmarkSettings:
         pipeline_videos, video_size, video_frames, pipeline_batches: the generated videos
             (per split) and how many batches are timed.
         use_side: measure the use side (``use_side.py``): inference, timeline, feature
-            extraction and the ONNX Runtime export of each of ``use_configs`` (recognizer
-            configs with a test pipeline; their networks at the configs' own sizes).
+            extraction and the ONNX export (ONNX Runtime, OpenVINO) of each of
+            ``use_configs`` (recognizer configs with a test pipeline; their networks at the
+            configs' own sizes).
         use_video_seconds, use_video_size: the generated video the use side runs on (30 fps;
             height, width).
+        runtime_cpu_mallocs: the allocator settings (``'keep'``, ``'default'``, as
+            ``cpu_malloc``) the use side's exported file and PyTorch are timed in, side by
+            side (a process each).
     """
 
     networks: Sequence[str] = ('R(2+1)D', )
@@ -98,6 +102,7 @@ class BenchmarkSettings:
     use_configs: Sequence[str] = USE_CONFIGS
     use_video_seconds: float = 4.0
     use_video_size: Tuple[int, int] = (240, 320)
+    runtime_cpu_mallocs: Sequence[str] = ('keep', 'default')
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.networks if name not in PAPER_NAMES]
@@ -106,9 +111,9 @@ class BenchmarkSettings:
         unknown = [name for name in self.amp if name not in AMP_DTYPES]
         if unknown:
             raise ValueError(f'amp must be among {list(AMP_DTYPES)}, got {unknown}')
-        if self.cpu_malloc not in ('keep', 'default'):
-            raise ValueError(f"cpu_malloc must be 'keep' or 'default', got "
-                             f'{self.cpu_malloc!r}')
+        for malloc in (self.cpu_malloc, *self.runtime_cpu_mallocs):
+            if malloc not in ('keep', 'default'):
+                raise ValueError(f"cpu_malloc must be 'keep' or 'default', got {malloc!r}")
         if self.device not in ('cpu', 'cuda'):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         if self.device == 'cuda' and not torch.cuda.is_available():

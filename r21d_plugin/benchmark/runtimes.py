@@ -11,6 +11,7 @@ bfloat16 where the CPU has bfloat16 instructions and bf16 is asked for), or as T
 This process sends "run step k" to one process at a time, and ``interleaved_timings`` times
 every (setting, runtime) step round-robin, so that load from other work hits all alike.
 """
+import logging
 import multiprocessing
 import os
 import os.path as osp
@@ -69,6 +70,8 @@ def _serve(connection, cpu_malloc: str, threads: int, job: dict) -> None:
         else:
             keep_freed_memory()
         torch.set_num_threads(threads)
+        from mmengine.logging import MMLogger
+        MMLogger.get_current_instance().setLevel(logging.WARNING)  # no loading notices
         import r21d_plugin  # noqa: F401  registers the plugin's modules
         steps = _steps(job)
         connection.send(('ready', list(steps), MALLOC_NAMES['keep'] if keeps_freed_memory()

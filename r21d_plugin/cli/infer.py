@@ -1,7 +1,8 @@
 """Recognize actions in your own videos with a config and a checkpoint.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
-        [--device cpu] [--json OUT.json] [--timeline --window L --stride S --plot OUT.png]
+        [--device cuda:0] [--amp bf16] [--workers 4] [--json OUT.json]
+        [--timeline --window L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
 
 INPUT: video files, folders of videos, or VideoDataset annotation files (``.txt``, paths
@@ -23,14 +24,17 @@ from tqdm import tqdm
 
 from .errors import cli_main, tool_parser
 from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
-                              load_recognizer, predict, timeline)
+                              iter_predict, load_recognizer, timeline)
 from ..apis.inputs import VideoItem, collect_videos
 from ..apis.video import Video, VideoReadError
 from ..apis.visualization import plot_timeline, write_labelled_video
+from ..engine.device import AMP_DTYPES, default_device
 from ..label_maps import LabelMapError
 
 #: Classes drawn on ``--out-video`` frames.
 DRAWN_CLASSES = 3
+#: Decoding processes by default: enough to keep a GPU fed, few enough for a laptop.
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -48,7 +52,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
                         '(kinetics400, sports1m). Default: the config\'s label_map')
     parser.add_argument('--topk', type=int, default=5, help='classes shown per video')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
+    parser.add_argument('--device', default=default_device(),
+                        help='cpu, cuda, cuda:1, ... Default: cuda:0 where torch sees a GPU, '
+                        'else cpu')
+    parser.add_argument('--amp', choices=list(AMP_DTYPES),
+                        help='run the networks under autocast in this precision (scores are '
+                        'reported in float32). Default: float32')
+    parser.add_argument('--workers', type=int, default=DEFAULT_WORKERS,
+                        help='processes that decode and prepare the videos while the network '
+                        'runs (results stay in input order); 0 decodes in this process. '
+                        'Default: min(4, CPUs)')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write the results, per-clip scores included')
     parser.add_argument('--timeline', action='store_true',
@@ -82,6 +95,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--plot draws the timeline: add --timeline')
     if (args.window or args.stride) and not args.timeline:
         parser.error('--window / --stride are timeline options: add --timeline')
+    if args.workers < 0:
+        parser.error('--workers must be 0 or more')
     return args
 
 
@@ -181,10 +196,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plots: Dict[str, int] = {}
     out_videos: Dict[str, int] = {}
     results, failed, done = [], len(problems), {}
-    bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
-    for number, item in enumerate(bar, 1):
+    predictions = iter_predict(rgb, [item.path for item in items], args.topk, flow,
+                               args.fusion_alpha, errors='keep', workers=args.workers,
+                               amp=args.amp)
+    bar = tqdm(zip(items, predictions), total=len(items), unit='video', file=sys.stderr,
+               disable=args.no_progress or not items)
+    for number, (item, prediction) in enumerate(bar, 1):
         bar.set_description(osp.basename(item.path))
-        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep')
         if prediction.error is not None:
             failed += 1
             tqdm.write(f'infer: {item.path}: {prediction.error}', file=sys.stderr)
@@ -199,7 +217,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.timeline:
                 windows = timeline(rgb, item.path, args.window, args.stride, flow,
                                    args.fusion_alpha, args.batch_size,
-                                   progress=not args.no_progress)
+                                   progress=not args.no_progress, amp=args.amp)
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:

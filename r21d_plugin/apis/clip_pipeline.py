@@ -12,6 +12,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmcv.transforms import Compose
 
+from ..data.pipelines import computes_flow, network_clip_len, with_clip_len
+
 #: Steps that open, sample or decode a file: the stream reader does their work.
 LOADING_STEPS = frozenset({
     'DecordInit', 'DecordDecode', 'OpenCVInit', 'OpenCVDecode', 'PyAVInit', 'PyAVDecode',
@@ -40,8 +42,9 @@ class ClipPipeline:
 
     Attributes:
         frames_per_clip (int): source frames each clip takes (``SampleFrames``' clip_len:
-            the model's clip length, one more for a flow stream, whose ``FarnebackFlow``
-            turns L+1 frames into L flow frames).
+            ``data.pipelines.frames_drawn`` of ``clip_len``).
+        clip_len (int): frames the network sees per clip.
+        computes_flow (bool): the pipeline computes flow on the fly (``FarnebackFlow``).
         frame_interval (int): the step between a clip's frames.
         num_test_clips (int): clips per video of the config's multi-clip test.
     """
@@ -57,11 +60,18 @@ class ClipPipeline:
                              f'{[_step_type(step) for step in test_pipeline]}')
         sampler = samplers[0]
         self.frames_per_clip = int(sampler['clip_len'])
+        self.computes_flow = computes_flow(test_pipeline)
+        self.clip_len = network_clip_len(test_pipeline)
+        self.test_pipeline = [dict(step) for step in test_pipeline]
         self.frame_interval = int(sampler.get('frame_interval', 1))
         self.num_test_clips = int(sampler.get('num_clips', 1))
         self.steps = [dict(step) for step in test_pipeline
                       if _step_type(step) not in LOADING_STEPS]
         self.transforms = Compose([TRANSFORMS.build(dict(step)) for step in self.steps])
+
+    def with_clip_len(self, clip_len: int) -> List[dict]:
+        """The test pipeline with clips of ``clip_len`` network frames."""
+        return with_clip_len(self.test_pipeline, clip_len)
 
     def __call__(self, clips: Sequence[np.ndarray]) -> dict:
         """Pack ``clips`` (each ``frames_per_clip x H x W x 3`` uint8 RGB) as one sample.

@@ -1,4 +1,4 @@
-"""Run a recognizer on videos: ``load_recognizer``, ``predict`` and ``timeline``.
+"""Run a recognizer (``loading.load_recognizer``) on videos: ``predict`` and ``timeline``.
 
 ``predict`` runs the config's multi-clip test on each video exactly as MMAction2's test does
 (``SampleFrames`` in test mode chooses the clips, the config's test pipeline prepares them,
@@ -11,221 +11,25 @@ same frames (``FarnebackFlow``); the two are fused with ``TwoStreamRecognizer``'
 A video shorter than a clip is handled as the test pipeline handles it: ``SampleFrames``
 loops its frames (index ``i % num_frames``), and the result says so (``looped``).
 """
-import copy
-import os
-import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 from tqdm import tqdm
 
-from ..data.pipelines import with_clip_len
 from ..engine.device import Precision, amp_dtype, autocast
-from ..label_maps import LabelMapError, load_label_map
 from ..models.two_stream import fuse_scores
-from .clip_pipeline import ClipPipeline, _step_type, config_test_pipeline
+from .clip_pipeline import ClipPipeline, _step_type
+from .loading import RecognizerLoadError, VideoRecognizer
 from .video import (Video, VideoInfo, VideoReadError, VideoSource, default_stride,
                     window_frames, window_span, window_starts)
 from .video_workers import prepared_in_order
 
 #: What ``predict`` and ``timeline`` take as one video.
 VideoInput = Union[VideoSource, Video]
-#: Input channels by modality, for messages.
-CHANNELS = {3: 'RGB', 2: 'optical flow (dx, dy)'}
-
-
-class RecognizerLoadError(ValueError):
-    """A config and checkpoint (and label map) that do not fit; the message says why."""
-
-
-class VideoRecognizer:
-    """A recognizer ready for videos: the model in eval mode, its config, the config's test
-    preprocessing for decoded clips, and its class names.
-
-    Built by ``load_recognizer``; ``model.cfg`` is set, so MMAction2's own
-    ``inference_recognizer(recognizer.model, video)`` works on it too.
-
-    Attributes:
-        model (nn.Module): the recognizer (``MultiClipRecognizer3D``).
-        cfg (Config): its config.
-        test_pipeline (list[dict]): the config's test pipeline.
-        pipeline (ClipPipeline): that pipeline for decoded clips.
-        labels (list[str] | None): class names, None where there is no label map.
-        modality (str): ``'RGB'`` or ``'Flow'`` (flow computed on the fly from RGB frames).
-        clip_len (int): frames the network sees per clip (``pipeline.frames_per_clip``, one
-            fewer for flow, whose L+1 frames give L flow frames).
-    """
-
-    def __init__(self, model: torch.nn.Module, cfg: Config, test_pipeline: List[dict],
-                 labels: Optional[List[str]], name: str) -> None:
-        self.model, self.cfg, self.test_pipeline = model, cfg, test_pipeline
-        self.pipeline = ClipPipeline(test_pipeline)
-        self.labels, self.name = labels, name
-        on_the_fly_flow = 'FarnebackFlow' in {_step_type(step) for step in test_pipeline}
-        self.modality = 'Flow' if on_the_fly_flow else 'RGB'
-        self.clip_len = self.pipeline.frames_per_clip - int(on_the_fly_flow)
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.model.cls_head.num_classes)
-
-    def label(self, index: int) -> str:
-        """The name of class ``index``, or the index itself without a label map."""
-        return self.labels[index] if self.labels is not None else str(index)
-
-    def clip_pipeline(self, clip_len: Optional[int] = None) -> ClipPipeline:
-        """The test preprocessing for clips of ``clip_len`` network frames (default: the
-        config's)."""
-        if clip_len is None or clip_len == self.clip_len:
-            return self.pipeline
-        return ClipPipeline(with_clip_len(self.test_pipeline, clip_len))
-
-
-def _test_pipeline(cfg: Config, name: str) -> List[dict]:
-    steps = config_test_pipeline(cfg)
-    if steps is None:
-        raise RecognizerLoadError(f'{name}: the config has no test_pipeline (nor a '
-                                  f'test_dataloader) to prepare clips with')
-    types = {_step_type(step) for step in steps}
-    if types & {'RawFrameDecode', 'DequantizeFlow', 'LoadAlignedFlow'}:
-        raise RecognizerLoadError(
-            f'{name}: the test pipeline reads stored frames or flow (RawFrameDecode); '
-            f'videos need a pipeline that decodes them, with flow computed on the fly '
-            f'(FarnebackFlow), e.g. the config without "-rawframes"')
-    return steps
-
-
-def _state_dict_of(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
-    if not osp.isfile(checkpoint):
-        raise RecognizerLoadError(f'checkpoint {checkpoint}: no such file')
-    try:
-        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
-                                                  logger='silent')
-    except Exception as error:  # torch and pickle raise many types for a bad file
-        raise RecognizerLoadError(f'checkpoint {checkpoint}: not loadable '
-                                  f'({type(error).__name__}: {error})') from None
-    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise RecognizerLoadError(f'checkpoint {checkpoint}: no state_dict in it')
-    state = OrderedDict((key[len('module.'):] if key.startswith('module.') else key, value)
-                        for key, value in state.items())
-    return state, loaded.get('meta') or {}
-
-
-def _check_checkpoint(model: torch.nn.Module, state: Dict[str, torch.Tensor], meta: dict,
-                      checkpoint: str, config: str) -> None:
-    """Input channels and classes first (the mistakes users make), then every key."""
-    own = model.state_dict()
-    first_conv = next(key for key, value in own.items() if value.dim() == 5)
-    classifier = [key for key, value in own.items() if value.dim() == 2][-1]
-    theirs = state.get(first_conv)
-    if theirs is not None and theirs.dim() == 5 and theirs.shape[1] != own[first_conv].shape[1]:
-        have, want = int(theirs.shape[1]), int(own[first_conv].shape[1])
-        raise RecognizerLoadError(
-            f'checkpoint {checkpoint} takes {have}-channel {CHANNELS.get(have, "")} input, but '
-            f'config {config} builds a network for {want}-channel {CHANNELS.get(want, "")} '
-            f'input: use the {CHANNELS.get(have, "matching")} config of this checkpoint'
-            + (' (a flow stream goes to --flow-config / flow=...)' if have == 2 else ''))
-    theirs = state.get(classifier)
-    if theirs is not None and theirs.shape[0] != own[classifier].shape[0]:
-        raise RecognizerLoadError(
-            f'checkpoint {checkpoint} has {int(theirs.shape[0])} classes ({classifier}) but '
-            f'config {config} builds {int(own[classifier].shape[0])} '
-            f'(model.cls_head.num_classes): use the checkpoint\'s own config')
-    missing, unexpected = set(own) - set(state), set(state) - set(own)
-    wrong = [key for key in set(own) & set(state) if own[key].shape != state[key].shape]
-    if missing or unexpected or wrong:
-        source = (f' (converted from {meta["source"]}\'s {meta.get("arch")}: '
-                  f'configs/pretrained/README.md names its config)' if 'source' in meta else '')
-        details = [f'{what} ({len(keys)}): {", ".join(sorted(keys)[:5])}'
-                   + (' ...' if len(keys) > 5 else '')
-                   for what, keys in (('missing', missing), ('unexpected', unexpected),
-                                      ('other shapes', wrong)) if keys]
-        raise RecognizerLoadError(f'checkpoint {checkpoint} does not fit config {config}'
-                                  f'{source}: ' + '; '.join(details))
-
-
-def _labels(cfg: Config, label_map: Optional[str], num_classes: int,
-            checkpoint: Optional[str]) -> Optional[List[str]]:
-    source = label_map if label_map is not None else cfg.get('label_map')
-    if source is None:
-        return None
-    labels = load_label_map(source)
-    if len(labels) != num_classes:
-        raise LabelMapError(
-            f'label map {source} has {len(labels)} classes but '
-            f'{"checkpoint " + checkpoint if checkpoint else "the model"} has {num_classes}: '
-            f'pass the label map of the dataset the checkpoint was trained on')
-    return labels
-
-
-def load_recognizer(config: Union[str, os.PathLike, Config],
-                    checkpoint: Optional[str] = None,
-                    device: Union[str, torch.device] = 'cpu',
-                    label_map: Optional[str] = None,
-                    cfg_options: Optional[dict] = None) -> VideoRecognizer:
-    """Build a config's recognizer, load a checkpoint into it, and find its class names.
-
-    Args:
-        config (str | Path | Config): a recognizer config (e.g. ``configs/pretrained/*.py``).
-        checkpoint (str, optional): its checkpoint (MMAction2's, or ``tools/
-            convert_weights.py``'s output). Loaded strictly: a checkpoint for other input
-            channels or another number of classes is refused, naming both. Default: None
-            (random weights).
-        device (str | torch.device): where the model runs. Default: ``'cpu'``.
-        label_map (str, optional): a packaged label map's name (``'kinetics400'``,
-            ``'sports1m'``) or a file of class names, one per line. Default: the config's
-            top-level ``label_map``; without one, classes are reported as indices.
-        cfg_options (dict, optional): overrides merged into the config.
-
-    MMAction2's ``Recognizer3D`` is run as ``MultiClipRecognizer3D`` (the same network, with
-    per-clip scores) and the head averages softmax scores over clips (the paper's video@1),
-    so the scores reported are probabilities.
-
-    Raises:
-        RecognizerLoadError: the config cannot run on videos, or the checkpoint does not fit it.
-        LabelMapError: the label map is unreadable or its class count is not the model's.
-    """
-    from mmaction.registry import MODELS
-
-    if isinstance(config, Config):
-        name, cfg = config.filename or '<config>', copy.deepcopy(config)
-    else:
-        name = os.fspath(config)
-        cfg = Config.fromfile(name)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    if cfg.model.type == 'TwoStreamRecognizer':
-        raise RecognizerLoadError(
-            f'{name} is a two-stream config: load its RGB and flow streams\' own configs and '
-            f'checkpoints and pass the flow one as flow=... (tools/infer.py --flow-config)')
-    if cfg.model.type == 'Recognizer3D':
-        cfg.model.type = 'MultiClipRecognizer3D'
-    cfg.model.cls_head.average_clips = 'prob'
-    test_pipeline = _test_pipeline(cfg, name)
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        state, meta = _state_dict_of(checkpoint)
-        _check_checkpoint(model, state, meta, checkpoint, name)
-        model.load_state_dict(state, strict=True)
-    labels = _labels(cfg, label_map, int(model.cls_head.num_classes), checkpoint)
-    model.cfg = cfg
-    model.to(device).eval()
-    recognizer = VideoRecognizer(model, cfg, test_pipeline, labels, name)
-    in_channels = getattr(model.backbone, 'in_channels', 3)
-    if (in_channels == 2) != (recognizer.modality == 'Flow'):
-        raise RecognizerLoadError(
-            f'{name}: its network takes {in_channels}-channel input but its test pipeline '
-            f'makes {recognizer.modality} clips')
-    return recognizer
 
 
 # ------------------------------------------------------------------------------ results

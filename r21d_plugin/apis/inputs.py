@@ -3,7 +3,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from ..data.prep.flow_extraction import find_videos, read_annotation
+from ..data.annotations import find_videos, read_video_list
 
 #: Inputs read as MMAction2 ``VideoDataset`` annotation files.
 ANNOTATION_EXTENSIONS = ('.txt', )
@@ -26,7 +26,9 @@ def collect_videos(inputs: Sequence[str],
 
     * a folder: every video file under it (by extension), sorted;
     * a ``.txt`` file: a ``VideoDataset`` annotation file, ``<video> [<label> ...]`` per
-      line; paths are relative to ``data_prefix`` (default: the file's folder);
+      line, read by ``data.annotations`` as every tool reads it (comments, blank lines,
+      paths with spaces); paths are relative to ``data_prefix`` (default: the file's
+      folder);
     * anything else: a video file (a missing or broken one fails when it is read).
 
     Returns:
@@ -38,16 +40,13 @@ def collect_videos(inputs: Sequence[str],
     for item in inputs:
         try:
             if osp.isdir(item):
-                videos.extend(VideoItem(osp.join(item, entry.rel_path), source=item)
+                videos.extend(VideoItem(osp.join(item, entry.path), source=item)
                               for entry in find_videos(item))
             elif item.lower().endswith(ANNOTATION_EXTENSIONS) and osp.isfile(item):
                 root = data_prefix if data_prefix is not None else osp.dirname(item)
-                for entry in read_annotation(item):
-                    label = entry.labels[0] if entry.labels else None
-                    videos.append(VideoItem(
-                        osp.join(root, entry.rel_path),
-                        int(label) if label is not None and label.lstrip('-').isdigit()
-                        else None, item))
+                videos.extend(VideoItem(osp.join(root, entry.path),
+                                        entry.labels[0] if entry.labels else None, item)
+                              for entry in read_video_list(item))
             else:
                 videos.append(VideoItem(item, source=item))
         except (ValueError, OSError) as error:

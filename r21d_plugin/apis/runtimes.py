@@ -26,6 +26,8 @@ RUNTIMES = ('onnxruntime', 'openvino')
 #: Precisions a runtime is asked for (None: the runtime's own default).
 PRECISIONS = ('float32', 'bfloat16')
 _OPENVINO_PRECISION = {'float32': 'f32', 'bfloat16': 'bf16'}
+#: How to install what export and the runtimes need.
+DEPLOY_EXTRA_HINT = 'pip install -e .[deploy] (onnx, onnxruntime, openvino)'
 
 
 class RuntimeUnavailableError(ValueError):
@@ -41,9 +43,8 @@ def runtime_module(name: str):
     try:
         return importlib.import_module(name)
     except ImportError as error:
-        raise RuntimeUnavailableError(
-            f'{name} is not installed: the deploy extra installs it, '
-            f'pip install -e .[deploy] (onnx, onnxruntime, openvino)') from error
+        raise RuntimeUnavailableError(f'{name} is not installed: the deploy extra installs '
+                                      f'it, {DEPLOY_EXTRA_HINT}') from error
 
 
 def installed_runtimes() -> List[str]:

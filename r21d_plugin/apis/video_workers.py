@@ -23,7 +23,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.prep.isolated_pool import crash_reason
-from ..data.robust import exception_summary
+from ..data.samples import exception_summary
 from .features.decoding import _dead_workers, _init_loading_worker, _loading_context
 from .video import VideoReadError
 

@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from mmengine.config import Config
 
+from ..apis.export import ExportError
 from ..engine.cpu_memory import OPT_OUT_VARIABLE, keep_freed_memory, keeps_freed_memory
 from .timing import interleaved_timings
 
@@ -32,13 +33,14 @@ MALLOC_NAMES = {'keep': 'keeps freed memory', 'default': 'glibc defaults'}
 
 def _steps(job: dict) -> Dict[str, Callable[[], object]]:
     """The runtimes of one process, each a call on the same clips."""
-    from ..apis.export import exported_runner, pytorch_scores, random_clips, \
-        recognizer_for_export
+    from ..apis.export import exported_runner, pytorch_scores, random_clips
+    from ..apis.loading import load_model
     from ..apis.runtimes import installed_runtimes, onnx_runner
     from ..engine.device import autocast
     from ..models.fast_paths import cpu_has_bfloat16_kernels
 
-    recognizer = recognizer_for_export(Config(job['cfg']), job['weights'])
+    # the recognizer the file was exported from, as the plugin runs it (float32)
+    recognizer = load_model(Config(job['cfg']), job['weights'], 'cpu', compute_dtype=None)
     clips = random_clips(job['spec'], job['batch_size'])
     steps = {'pytorch float32': lambda: pytorch_scores(recognizer, clips)}
     if job['bf16']:
@@ -157,11 +159,12 @@ def compare_runtimes(cfg: Config, result, batch_sizes: Sequence[int] = (1, ),
         (median seconds per call).
 
     Raises:
-        ValueError: a batch size a fixed-batch file does not take, or an unknown setting.
+        ExportError: a batch size a fixed-batch file does not take.
+        ValueError: an unknown allocator setting.
     """
     fixed = result.spec.batch_size
     if fixed is not None and set(batch_sizes) != {fixed}:
-        raise ValueError(f'{result.path} takes batches of {fixed} clips only, not '
+        raise ExportError(f'{result.path} takes batches of {fixed} clips only, not '
                          f'{sorted(set(batch_sizes) - {fixed})}')
     unknown = [name for name in cpu_mallocs if name not in MALLOC_NAMES]
     if unknown:

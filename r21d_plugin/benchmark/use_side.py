@@ -22,9 +22,10 @@ from typing import Callable, Dict, List, Optional
 from mmengine.config import Config
 from tqdm import tqdm
 
-from ..apis.features import measure_extraction
-from ..apis.throughput import inference_throughput, write_test_video
-from .runtimes import format_runtimes
+from ..apis.export import ExportError, export_recognizer
+from ..apis.runtimes import RuntimeUnavailableError
+from .runtimes import compare_runtimes, format_runtimes
+from .use_speed import inference_throughput, measure_extraction, write_test_video
 from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, config_name
 
 VIDEO_FPS = 30
@@ -35,9 +36,6 @@ def _export_rows(config: Config, settings: BenchmarkSettings, directory: str) ->
     if settings.device != 'cpu':
         return dict(skipped='the exported file is measured on CPU only (ONNX Runtime and '
                     'OpenVINO run it on the CPU here)')
-    from ..apis.export import ExportError, export_recognizer
-    from ..apis.runtimes import RuntimeUnavailableError
-    from .runtimes import compare_runtimes
     try:  # (an ExportError here: onnx is not installed, or the config)
         result = export_recognizer(config, None, osp.join(directory, 'model.onnx'))
         rows = compare_runtimes(config, result, (EXPORT_BATCH_SIZE, ), settings.warmup,

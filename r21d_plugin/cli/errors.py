@@ -18,9 +18,11 @@ import os.path as osp
 import sys
 from typing import Callable, List, Optional
 
-from ..engine.checkpoint_loading import UnreadableCheckpointError, UntrustedCheckpointError
+from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableCheckpointError,
+                                         UntrustedCheckpointError)
 from ..configs import ConfigNotFoundError
-from ..data.robust import AnnotationError
+from ..data.annotations import AnnotationError
+from ..engine.device import DeviceError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
 
@@ -29,7 +31,7 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError)
+               AnnotationError, CheckpointMismatchError, DeviceError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

@@ -2,7 +2,8 @@
 
     python tools/deployment/export.py CONFIG [CHECKPOINT] --format {onnx,torchscript}
         --out FILE [--clip-len L] [--crop 112] [--batch-size N|dynamic] [--softmax]
-        [--verify] [--opset K] [--benchmark [N ...]] [--cfg-options KEY=VALUE ...]
+        [--verify] [--device cuda:0] [--opset K] [--benchmark [N ...]]
+        [--cfg-options KEY=VALUE ...]
 
 The file maps a batch of clips N x C x L x H x W (float32; RGB 0..255, or flow in pixels)
 to class scores, the config's normalisation inside the graph; FILE.json says how to feed
@@ -18,6 +19,10 @@ from mmengine.config import DictAction
 
 from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
+from r21d_plugin.apis.loading import RecognizerLoadError, load_config
+from r21d_plugin.benchmark.runtimes import compare_runtimes, format_runtimes
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
+from r21d_plugin.engine.device import default_device
 from r21d_plugin.cli.errors import cli_main, tool_parser
 
 
@@ -51,12 +56,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='output probabilities instead of logits')
     parser.add_argument('--verify', action='store_true',
                         help='run the file on random clips at two batch sizes and compare '
-                        'with PyTorch (exit 1 above 1e-4 of the scores\' scale)')
+                        'with PyTorch (exit 1 above 1e-4 of the scores\' scale), in ONNX '
+                        'Runtime and, where installed, OpenVINO')
+    parser.add_argument('--device', default=default_device(),
+                        help='where PyTorch computes the scores verified against (cpu, '
+                        'cuda:0, ...). Default: cuda:0 where torch sees a GPU, else cpu')
     parser.add_argument('--opset', type=int, default=None,
                         help='ONNX opset, 11..20 (default: 17)')
     parser.add_argument('--benchmark', type=int, nargs='*', default=None, metavar='N',
-                        help='time the file\'s runtime beside PyTorch float32 and bf16 '
-                        'autocast on the same clips, at these batch sizes (default: 1)')
+                        help='time the file in ONNX Runtime and OpenVINO (or TorchScript) '
+                        'beside PyTorch float32 and bf16 autocast on the CPU, on the same '
+                        'clips, at these batch sizes (default: 1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs, e.g. '
                         'model.cls_head.num_classes=101')
@@ -75,9 +85,8 @@ def _print_export(result) -> None:
 
 
 def _print_verification(result) -> None:
-    runtime = 'onnxruntime' if result.format == 'onnx' else 'TorchScript'
     for row in result.verification:
-        print(f'verify: {runtime} vs PyTorch, batch {row["batch_size"]}: max |diff| '
+        print(f'verify: {row["runtime"]} vs PyTorch, batch {row["batch_size"]}: max |diff| '
               f'{row["max_abs_diff"]:.2e} = {row["relative_diff"]:.2e} of the largest '
               f'|score| ({row["scale"]:.3g})')
 
@@ -89,19 +98,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         result = export_recognizer(
             args.config, args.checkpoint, args.out, fmt=args.fmt, clip_len=args.clip_len,
             crop=args.crop, batch_size=args.batch_size, softmax=args.softmax,
-            opset=args.opset, verify=args.verify, cfg_options=args.cfg_options)
+            opset=args.opset, verify=args.verify, cfg_options=args.cfg_options,
+            device=args.device)
         _print_export(result)
         if args.verify:
             _print_verification(result)
             if not result.passed:
-                print(f'verify: FAILED, above the tolerance {export.VERIFY_TOLERANCE:.0e}',
+                print(f'verify: FAILED, above the tolerance {export.spec.VERIFY_TOLERANCE:.0e}',
                       file=sys.stderr)
                 return 1
-            print(f'verify: passed (tolerance {export.VERIFY_TOLERANCE:.0e})')
+            print(f'verify: passed (tolerance {export.spec.VERIFY_TOLERANCE:.0e})')
         if args.benchmark is not None:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
-            print(export.format_throughput(export.runtime_throughput(result, batch_sizes)))
-    except ExportError as error:
+            rows = compare_runtimes(load_config(args.config, args.cfg_options), result,
+                                    batch_sizes, bf16=True)
+            print('\n'.join(format_runtimes(rows)))
+    except (ExportError, RecognizerLoadError, CheckpointMismatchError) as error:
         print(f'export: {error}', file=sys.stderr)
         return 2
     return 0

@@ -23,8 +23,8 @@ import torch.distributed as dist
 
 from r21d_plugin.cli.errors import cli_main, tool_parser
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
-                                       LAYER_STAGES, FeatureExtractor, extract_features,
-                                       load_model)
+                                       LAYER_STAGES, FeatureExtractor, extract_features)
+from r21d_plugin.apis.loading import load_recognizer
 from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
                                        shutdown_distributed)
 
@@ -96,8 +96,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             device = _device(args.device)
             try:
-                model = load_model(args.config, args.checkpoint, device)
-                flow_model = (load_model(args.flow_config, args.flow_checkpoint, device)
+                # (class names play no part in features)
+                model = load_recognizer(args.config, args.checkpoint, device,
+                                        labels=False).model
+                flow_model = (load_recognizer(args.flow_config, args.flow_checkpoint, device,
+                                              labels=False).model
                               if args.flow_config else None)
                 extractor = FeatureExtractor(model, args.layer, args.keep_map, args.clip_len,
                                              args.stride, args.amp, flow_model)

@@ -23,11 +23,12 @@ from mmengine.config import DictAction
 from tqdm import tqdm
 
 from .errors import cli_main, tool_parser
-from ..apis.inference import (Prediction, RecognizerLoadError, Timeline, VideoRecognizer,
-                              iter_predict, load_recognizer, timeline)
+from ..apis.inference import Prediction, Timeline, iter_predict, timeline
+from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
 from ..apis.inputs import VideoItem, collect_videos
 from ..apis.video import Video, VideoReadError
 from ..apis.visualization import plot_timeline, write_labelled_video
+from ..engine.checkpoint_loading import CheckpointMismatchError
 from ..engine.device import AMP_DTYPES, default_device
 from ..label_maps import LabelMapError
 
@@ -182,7 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
         streams = _load(args)
-    except (RecognizerLoadError, LabelMapError) as error:
+    except (RecognizerLoadError, CheckpointMismatchError, LabelMapError) as error:
         print(f'infer: {error}', file=sys.stderr)
         return 1
     rgb, flow = streams['rgb'], streams.get('flow')

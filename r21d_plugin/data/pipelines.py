@@ -30,6 +30,23 @@ def _step_type(step: dict) -> str:
     return step['type'] if isinstance(step['type'], str) else step['type'].__name__
 
 
+def computes_flow(pipeline: Sequence[dict]) -> bool:
+    """Whether a pipeline computes flow on the fly (``FarnebackFlow``)."""
+    return any(_step_type(step) == 'FarnebackFlow' for step in pipeline)
+
+
+def frames_drawn(clip_len: int, flow: bool) -> int:
+    """Frames a clip draws for ``clip_len`` network frames: the rule for a flow stream,
+    in one place: L+1 frames give L flow frames."""
+    return clip_len + int(flow)
+
+
+def network_clip_len(pipeline: Sequence[dict]) -> int:
+    """Frames per clip the network sees in ``pipeline`` (its ``SampleFrames`` draws
+    ``frames_drawn`` of them)."""
+    return int(_sample_frames(pipeline)['clip_len']) - int(computes_flow(pipeline))
+
+
 def _with_sampler(pipeline: Sequence[dict], **changes) -> List[dict]:
     types = [_step_type(step) for step in pipeline]
     if types.count('SampleFrames') != 1:
@@ -47,8 +64,7 @@ def with_clip_len(pipeline: Sequence[dict], clip_len: int) -> List[dict]:
     """
     if isinstance(clip_len, bool) or not isinstance(clip_len, int) or clip_len < 1:
         raise ValueError(f'clip_len must be a positive integer, got {clip_len!r}')
-    on_the_fly_flow = any(_step_type(step) == 'FarnebackFlow' for step in pipeline)
-    return _with_sampler(pipeline, clip_len=clip_len + int(on_the_fly_flow))
+    return _with_sampler(pipeline, clip_len=frames_drawn(clip_len, computes_flow(pipeline)))
 
 
 def with_num_clips(pipeline: Sequence[dict], num_clips: int) -> List[dict]:
@@ -125,7 +141,7 @@ def _with_flow(rgb_pipeline: Sequence[dict], keep_rgb: bool,
     for step, step_type in zip(rgb_pipeline, types):
         step = dict(step)
         if step_type == 'SampleFrames' and offline_flow is None:
-            step['clip_len'] = step['clip_len'] + 1  # L+1 frames give L flow frames
+            step['clip_len'] = frames_drawn(step['clip_len'], flow=True)
         elif step_type == 'FormatShape':
             steps.append(offline_flow or dict(type='FarnebackFlow', keep_rgb=keep_rgb))
             if keep_rgb:
@@ -257,11 +273,8 @@ def two_stream_test_settings(rgb_config: str,
     from mmengine.config import Config
 
     rgb, flow = Config.fromfile(rgb_config), Config.fromfile(flow_config)
-    rgb_clip_len = _sample_frames(rgb.test_dataloader.dataset.pipeline)['clip_len']
-    flow_steps = flow.test_dataloader.dataset.pipeline
-    flow_clip_len = _sample_frames(flow_steps)['clip_len']
-    if 'FarnebackFlow' in {_step_type(step) for step in flow_steps}:
-        flow_clip_len -= 1  # L+1 frames give L flow frames
+    rgb_clip_len = network_clip_len(rgb.test_dataloader.dataset.pipeline)
+    flow_clip_len = network_clip_len(flow.test_dataloader.dataset.pipeline)
     if flow_clip_len != rgb_clip_len:
         raise ValueError(f'the streams were tested on clips of different lengths: '
                          f'{rgb_clip_len} frames ({rgb_config}) and {flow_clip_len} flow '

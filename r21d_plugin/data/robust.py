@@ -26,25 +26,20 @@ neither the file nor the line (``ValueError: too many values to unpack``, decord
 """
 import faulthandler
 import os.path as osp
-import re
-import types
-from dataclasses import dataclass
-from typing import Callable, Hashable, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Hashable, List, NamedTuple, Optional
 
 import torch
 from mmaction.datasets import RawframeDataset, VideoDataset
 from mmaction.registry import DATASETS
 from mmengine.dist import get_dist_info
-from mmengine.fileio import exists, get
+from mmengine.fileio import exists
 from mmengine.logging import MMLogger
 from torch.utils.data import get_worker_info
 
-#: Lines shown in one AnnotationError; the rest are counted.
-MAX_REPORTED_LINES = 20
-
-
-class AnnotationError(ValueError):
-    """An annotation file has malformed lines or labels out of range."""
+from .annotations import (AnnotationLine, annotation_error, parse_rawframe_line, parse_video_line,
+                          read_annotation)
+from .samples import (SampleProblem, call_labelled, check_loading_state, local_file_problem,
+                      step_failure)
 
 
 class BadSampleError(RuntimeError):
@@ -58,210 +53,6 @@ class BadSampleError(RuntimeError):
 
 class SkipLimitError(RuntimeError):
     """More than ``max_skip_fraction`` of the distinct files tried were bad."""
-
-
-class _LineError(ValueError):
-    """Why one annotation line is invalid (internal: becomes ``ann_file:line: reason``)."""
-
-
-class _SampleProblem(Exception):
-    """Why one sample is bad (internal: becomes a BadSampleError naming the sample)."""
-
-
-@dataclass(frozen=True)
-class AnnotationLine:
-    """One non-blank line of an annotation file: the parsed sample, or why it is invalid."""
-
-    lineno: int
-    text: str
-    info: Optional[dict]
-    error: Optional[str]
-
-
-#: An integer as annotation files write it: ASCII digits, optionally signed (int() would
-#: also take '1_0', ' 1' or other scripts' digits).
-_INTEGER = re.compile(r'[-+]?[0-9]+')
-
-
-def _parse_labels(tokens: Sequence[str], multi_class: bool, num_classes: Optional[int],
-                  require_label: bool):
-    if not tokens:
-        if require_label:
-            raise _LineError('no label (only test/inference sets may omit labels)')
-        return [-1] if multi_class else -1
-    if not multi_class and len(tokens) > 1:
-        raise _LineError(f'{len(tokens)} labels on a single-label line (set multi_class=True '
-                         'for multi-label data, or check the delimiter)')
-    labels = []
-    for token in tokens:
-        if not _INTEGER.fullmatch(token):
-            raise _LineError(f'label {token!r} is not an integer')
-        label = int(token)
-        if label < 0 or (num_classes is not None and label >= num_classes):
-            valid = f'0..{num_classes - 1}' if num_classes is not None else '>= 0'
-            raise _LineError(f'label {label} is out of range ({valid})')
-        labels.append(label)
-    return labels if multi_class else labels[0]
-
-
-def parse_video_line(text: str, delimiter: str = ' ', multi_class: bool = False,
-                     num_classes: Optional[int] = None, require_label: bool = True) -> dict:
-    """Parse ``<video path><delimiter><label>[<delimiter><label>...]`` as VideoDataset does.
-
-    Raises:
-        ValueError: the line is malformed or a label is out of range.
-    """
-    tokens = text.strip().split(delimiter)
-    if not tokens[0] or '' in tokens:
-        raise _LineError(f'expected "<video>{delimiter}<label>" with single delimiters '
-                         f'{delimiter!r}')
-    return dict(filename=tokens[0],
-                label=_parse_labels(tokens[1:], multi_class, num_classes, require_label))
-
-
-def parse_rawframe_line(text: str, with_offset: bool = False, multi_class: bool = False,
-                        num_classes: Optional[int] = None, require_label: bool = True) -> dict:
-    """Parse ``<frame dir> [<offset>] <total frames> <label>...`` as RawframeDataset does.
-
-    Raises:
-        ValueError: the line is malformed, the frame count is not positive or a label is out
-            of range.
-    """
-    tokens = text.split()
-    counts = ['offset', 'total_frames'] if with_offset else ['total_frames']
-    if len(tokens) < 1 + len(counts):
-        raise _LineError(f'expected "<frame dir> {" ".join(f"<{c}>" for c in counts)} <label>"')
-    info = dict(frame_dir=tokens[0])
-    for name, token in zip(counts, tokens[1:]):
-        if not _INTEGER.fullmatch(token):
-            raise _LineError(f'{name} {token!r} is not an integer')
-        info[name] = int(token)
-    if info['total_frames'] <= 0:
-        raise _LineError(f'total_frames is {info["total_frames"]}; a sample needs frames')
-    if info.get('offset', 0) < 0:
-        raise _LineError(f'offset {info["offset"]} is negative')
-    info['label'] = _parse_labels(tokens[1 + len(counts):], multi_class, num_classes,
-                                  require_label)
-    return info
-
-
-#: First character of a comment line in an annotation file.
-COMMENT = '#'
-
-
-def _decode_line(raw: bytes) -> str:
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError as exc:
-        raise _LineError(f'not UTF-8 text (byte 0x{raw[exc.start]:02x} at column '
-                         f'{exc.start + 1})') from None
-
-
-def read_annotation(ann_file: str, parse_line: Callable[[str], dict],
-                    backend_args: Optional[dict] = None) -> Iterator[AnnotationLine]:
-    """Parse every line of ``ann_file`` that holds an entry, keeping its 1-based number.
-
-    Blank lines and comment lines (first non-blank character ``#``) are skipped. A line that
-    is not UTF-8 text is an invalid line (its text shown with the bad bytes escaped), not an
-    error for the whole file.
-    """
-    raw_lines = get(ann_file, backend_args=backend_args).splitlines()
-    for lineno, raw in enumerate(raw_lines, 1):
-        text = raw.decode('utf-8', errors='backslashreplace')
-        if not text.strip() or text.lstrip().startswith(COMMENT):
-            continue
-        try:
-            yield AnnotationLine(lineno, text, parse_line(_decode_line(raw)), None)
-        except _LineError as exc:
-            yield AnnotationLine(lineno, text, None, str(exc))
-
-
-def format_annotation_errors(ann_file: str, bad: Sequence[AnnotationLine]) -> str:
-    """``ann_file:line: reason: 'text'`` for the first bad lines, and how many more there are."""
-    shown = [f'  {ann_file}:{line.lineno}: {line.error}: {line.text.strip()!r}'
-             for line in bad[:MAX_REPORTED_LINES]]
-    if len(bad) > MAX_REPORTED_LINES:
-        shown.append(f'  ... and {len(bad) - MAX_REPORTED_LINES} more')
-    return '\n'.join(shown)
-
-
-def local_file_problem(path: str) -> Optional[str]:
-    """Why a local file cannot be a video (missing, not a file, empty), or None.
-
-    Remote paths (``scheme://``) are left to the reader.
-    """
-    if '://' in path:
-        return None
-    if not osp.exists(path):
-        return 'file not found'
-    if not osp.isfile(path):
-        return 'not a file'
-    if osp.getsize(path) == 0:
-        return 'file is empty (0 bytes)'
-    return None
-
-
-def shortest_clip_span(clip_len: int, frame_interval: int) -> int:
-    """Frames one clip of ``clip_len`` frames ``frame_interval`` apart spans."""
-    return (clip_len - 1) * frame_interval + 1
-
-
-def _check_loading_state(results: dict, allow_short_videos: bool) -> None:
-    """Raise _SampleProblem for what a pipeline step produced that would make a wrong sample."""
-    total = results.get('total_frames')
-    if total is not None and total <= 0:
-        raise _SampleProblem('no decodable frames')
-    if total is not None and not allow_short_videos and 'clip_len' in results:
-        span = shortest_clip_span(results['clip_len'], results.get('frame_interval', 1))
-        if total < span:
-            raise _SampleProblem(
-                f'{total} frame{"s" if total > 1 else ""}, fewer than the {span} that one '
-                f'clip spans (clip_len '
-                f'{results["clip_len"]} x frame_interval {results.get("frame_interval", 1)}); '
-                'MMAction2 would loop the frames. Set allow_short_videos=True to accept that')
-    imgs = results.get('imgs')
-    if isinstance(imgs, list) and any(img is None for img in imgs):
-        first = [img is None for img in imgs].index(True)
-        raise _SampleProblem(
-            f'frame {first} of the clip could not be decoded (truncated or corrupt file)')
-    if isinstance(imgs, list) and results.get('modality', 'RGB') == 'RGB':
-        # decord returns garbage shapes for some frame sizes (1 x 1 MJPG: 1 x 1 x 96).
-        odd = next((img.shape for img in imgs if getattr(img, 'ndim', 3) != 3
-                    or img.shape[2] != 3), None)
-        if odd is not None:
-            raise _SampleProblem(f'the decoder returned a frame of shape {odd}, not height x '
-                                 'width x 3 (a frame size it does not handle)')
-
-
-def _call(function: Callable, argument):
-    return function(argument)
-
-
-def _call_labelled(label: str, function: Callable, argument):
-    """``function(argument)`` in a frame whose file name is ``label``.
-
-    A decoder can crash in native code (decord segfaults on some truncated AVI files read from
-    memory); no Python exception can report that. faulthandler's report of the crash prints
-    each frame's file name, so it then names the sample being decoded.
-    """
-    code = _call.__code__.replace(co_filename=label)
-    return types.FunctionType(code, _call.__globals__)(function, argument)
-
-
-#: Decoder messages that have a plainer explanation.
-_DECODER_HINTS = {
-    'cannot find video stream': 'the file has no video stream (audio only, or a container '
-                                'with no frames written)',
-    'The size must exactly match': 'decord cannot convert frames of this size (seen with '
-                                   'tiny or odd widths); re-encode the video at a usual size',
-}
-
-
-def exception_summary(exc: BaseException) -> str:
-    """``Type: first line of the message``, without decord's timestamp and source location."""
-    lines = str(exc).strip().splitlines()
-    message = re.sub(r'^\[[\d:]+\] \S+:\d+: ', '', lines[0]) if lines else ''
-    return f'{type(exc).__name__}: {message}' if message else type(exc).__name__
 
 
 #: States of a distinct file in the skip record.
@@ -286,8 +77,10 @@ class _RobustLoading:
     #: What one distinct sample source is called in messages (plural).
     source_noun: str
 
-    def _init_robustness(self, skip_bad_samples: bool, max_skip_fraction: float,
-                         skip_limit_min_seen: int, allow_short_videos: bool) -> None:
+    def __init__(self, *args, skip_bad_samples: bool = False, max_skip_fraction: float = 0.01,
+                 skip_limit_min_seen: int = 100, allow_short_videos: bool = False,
+                 **kwargs) -> None:
+        """The robustness options (``_ROBUST_ARGS``), then the MMAction2 dataset's own."""
         if not 0 <= max_skip_fraction <= 1:
             raise ValueError(f'max_skip_fraction must lie in [0, 1], got {max_skip_fraction}')
         if skip_limit_min_seen < 1:
@@ -301,6 +94,7 @@ class _RobustLoading:
         self._source_states: Optional[torch.Tensor] = None
         self._judged_once = False  # this process has seen the judging threshold reached
         self._rank, self._world_size = 0, 1
+        super().__init__(*args, **kwargs)
 
     def _parse_line(self, text: str) -> dict:
         raise NotImplementedError
@@ -342,9 +136,7 @@ class _RobustLoading:
             info['source_index'] = first_of[identity][0]
             data_list.append(info)
         if bad:
-            bad.sort(key=lambda line: line.lineno)
-            raise AnnotationError(f'{len(bad)} bad line(s) in annotation file {self.ann_file}:'
-                                  f'\n{format_annotation_errors(self.ann_file, bad)}')
+            raise annotation_error(self.ann_file, bad)
         if repeats:
             shown = ', '.join(f'line {line} repeats line {first}' for line, first in repeats[:5])
             MMLogger.get_current_instance().warning(
@@ -378,17 +170,10 @@ class _RobustLoading:
             try:
                 results = transform(results)
             except Exception as exc:
-                name = type(transform).__name__
-                summary = exception_summary(exc)
-                hint = next((f'; {why}' for known, why in _DECODER_HINTS.items()
-                             if known in summary), None)
-                if hint is None:
-                    hint = ('; the file is corrupt, truncated or not a video'
-                            if name.endswith(('Init', 'Decode')) else '')
-                raise _SampleProblem(f'{name} failed: {summary}{hint}') from exc
+                raise SampleProblem(step_failure(type(transform).__name__, exc)) from exc
             if results is None:
                 return None
-            _check_loading_state(results, self.allow_short_videos)
+            check_loading_state(results, self.allow_short_videos)
         return results
 
     def prepare_data(self, idx: int):
@@ -407,8 +192,8 @@ class _RobustLoading:
             return None  # known bad: not decoded again, not counted again
         location = self._location(data_info)
         try:
-            results = _call_labelled(f'<loading {location}>', self._load, data_info)
-        except _SampleProblem as exc:
+            results = call_labelled(f'<loading {location}>', self._load, data_info)
+        except SampleProblem as exc:
             error = BadSampleError(location, str(exc))
             if not skipping:
                 raise error from exc.__cause__
@@ -460,7 +245,6 @@ class _RobustLoading:
         return ''
 
 
-
 _ROBUST_ARGS = """
         skip_bad_samples (bool): Replace a bad training sample by a random other one (logged
             and counted) instead of raising. Never applies in test mode, where a replaced
@@ -490,13 +274,6 @@ class RobustVideoDataset(_RobustLoading, VideoDataset):
     prefix_key = 'video'
     source_noun = 'files'
 
-    def __init__(self, *args, skip_bad_samples: bool = False, max_skip_fraction: float = 0.01,
-                 skip_limit_min_seen: int = 100, allow_short_videos: bool = False,
-                 **kwargs) -> None:
-        self._init_robustness(skip_bad_samples, max_skip_fraction, skip_limit_min_seen,
-                              allow_short_videos)
-        super().__init__(*args, **kwargs)
-
     def _parse_line(self, text: str) -> dict:
         return parse_video_line(text, self.delimiter, self.multi_class, self.num_classes,
                                 require_label=not self.test_mode)
@@ -504,7 +281,7 @@ class RobustVideoDataset(_RobustLoading, VideoDataset):
     def _check_source(self, data_info: dict) -> None:
         problem = local_file_problem(data_info['filename'])
         if problem is not None:
-            raise _SampleProblem(problem)
+            raise SampleProblem(problem)
 
 
 @DATASETS.register_module()
@@ -520,13 +297,6 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
     source_key = 'frame_dir'
     prefix_key = 'img'
     source_noun = 'frame directories'
-
-    def __init__(self, *args, skip_bad_samples: bool = False, max_skip_fraction: float = 0.01,
-                 skip_limit_min_seen: int = 100, allow_short_videos: bool = False,
-                 **kwargs) -> None:
-        self._init_robustness(skip_bad_samples, max_skip_fraction, skip_limit_min_seen,
-                              allow_short_videos)
-        super().__init__(*args, **kwargs)
 
     def _parse_line(self, text: str) -> dict:
         return parse_rawframe_line(text, self.with_offset, self.multi_class, self.num_classes,
@@ -544,12 +314,8 @@ class RobustRawframeDataset(_RobustLoading, RawframeDataset):
     def _check_source(self, data_info: dict) -> None:
         frame_dir = data_info['frame_dir']
         if '://' not in frame_dir and not osp.isdir(frame_dir):
-            raise _SampleProblem('frame directory not found')
+            raise SampleProblem('frame directory not found')
 
 
-__all__ = [
-    'AnnotationError', 'AnnotationLine', 'BadSampleError', 'SkipLimitError', 'SkipCounts',
-    'RobustVideoDataset', 'RobustRawframeDataset', 'parse_video_line', 'parse_rawframe_line',
-    'read_annotation', 'format_annotation_errors', 'local_file_problem', 'exception_summary',
-    'shortest_clip_span',
-]
+__all__ = ['BadSampleError', 'SkipLimitError', 'SkipCounts', 'RobustVideoDataset',
+           'RobustRawframeDataset']

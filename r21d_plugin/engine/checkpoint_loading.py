@@ -9,14 +9,20 @@ unpickling with ``R21D_TRUST_CHECKPOINTS=1``.
 
 ``compat`` makes this mmengine's loader for local files (``load_from``, ``resume``,
 ``load_checkpoint``) on the mmengine versions that need it.
+
+Every load into a network (``apis.loading.load_recognizer``, the backbone's ``pretrained=``,
+two-stream checkpoints) reads the file with ``read_state_dict`` and checks it with
+``check_checkpoint_fits`` (``load_checked`` does both and loads): one
+``CheckpointMismatchError`` naming the checkpoint, the network and what differs.
 """
 import logging
 import os
 import pickle
 import re
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -156,3 +162,104 @@ def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any
     Named ``load_from_*``: mmengine logs "Loads checkpoint by <name[10:]> backend".
     """
     return load_checkpoint_file(filename, map_location)
+
+
+# ------------------------------------------------------------------ does it fit the network
+
+#: Input channels by modality, for messages.
+CHANNELS = {3: 'RGB', 2: 'optical flow (dx, dy)'}
+#: Keys named in a message per kind of difference; the rest are counted.
+SHOWN_KEYS = 3
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint that does not fit the network it is loaded into; the message names both,
+    and the input channels, classes or keys that differ."""
+
+
+def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """The state dict (``module.`` prefixes of distributed wrappers removed) and the meta
+    of a checkpoint, read as mmengine reads it (local files: ``load_checkpoint_file``).
+
+    Raises:
+        CheckpointMismatchError: the file holds no state dict.
+        FileNotFoundError, UnreadableCheckpointError, UntrustedCheckpointError: as
+            ``load_checkpoint_file``.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise CheckpointMismatchError(f'checkpoint {checkpoint}: no state_dict in it')
+    state = OrderedDict((key[len('module.'):] if key.startswith('module.') else key, value)
+                        for key, value in state.items())
+    return state, (loaded.get('meta') or {})
+
+
+def _listed(keys: Sequence[str]) -> str:
+    return ', '.join(keys[:SHOWN_KEYS]) + (', ...' if len(keys) > SHOWN_KEYS else '')
+
+
+def check_checkpoint_fits(model: torch.nn.Module, state: Dict[str, torch.Tensor],
+                          checkpoint: str, target: str, meta: Optional[dict] = None) -> None:
+    """Refuse a state dict that ``model.load_state_dict(state, strict=True)`` would not take.
+
+    Input channels and classes first (the mistakes users make: an RGB checkpoint for a flow
+    config, another dataset's classifier), then every key and shape.
+
+    Args:
+        model (nn.Module): the network (a recognizer, a backbone, a stream).
+        state (dict): the checkpoint's state dict (``read_state_dict``).
+        checkpoint (str): the checkpoint, for messages.
+        target (str): what ``model`` is, for messages (``'config x.py'``).
+        meta (dict, optional): the checkpoint's meta; a converted checkpoint's source is
+            named.
+
+    Raises:
+        CheckpointMismatchError: naming the checkpoint, the target and the difference.
+    """
+    own = model.state_dict()
+    first_conv = next((key for key, value in own.items() if value.dim() == 5), None)
+    theirs = state.get(first_conv)
+    if theirs is not None and theirs.dim() == 5 and theirs.shape[1] != own[first_conv].shape[1]:
+        have, want = int(theirs.shape[1]), int(own[first_conv].shape[1])
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} takes {have}-channel {CHANNELS.get(have, "")} input, but '
+            f'{target} builds a network for {want}-channel {CHANNELS.get(want, "")} input: '
+            f'use the {CHANNELS.get(have, "matching")} config of this checkpoint'
+            + (' (a flow stream goes to --flow-config / flow=...)' if have == 2 else ''))
+    classifiers = [key for key, value in own.items() if value.dim() == 2]
+    theirs = state.get(classifiers[-1]) if classifiers else None
+    if theirs is not None and theirs.shape[0] != own[classifiers[-1]].shape[0]:
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} has {int(theirs.shape[0])} classes ({classifiers[-1]}) '
+            f'but {target} builds {int(own[classifiers[-1]].shape[0])} '
+            f'(model.cls_head.num_classes): use the checkpoint\'s own config')
+    shapes = [f'{key}: checkpoint {list(state[key].shape)}, {target} {list(value.shape)}'
+              for key, value in own.items() if key in state and state[key].shape != value.shape]
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own]
+    if shapes or missing or unexpected:
+        meta = meta or {}
+        source = (f' (converted from {meta["source"]}\'s {meta.get("arch")}: '
+                  f'configs/pretrained/README.md names its config)' if 'source' in meta else '')
+        details = [f'{len(keys)} {what} ({_listed(keys)})' for what, keys in (
+            ('tensors differ in shape', shapes), ('keys missing from the checkpoint', missing),
+            ('keys not in the network', unexpected)) if keys]
+        raise CheckpointMismatchError(f'checkpoint {checkpoint} does not fit {target}{source}: '
+                                      + '; '.join(details))
+
+
+def load_checked(model: torch.nn.Module, checkpoint: str, target: str,
+                 prefix: str = '') -> None:
+    """Load ``checkpoint`` into ``model`` strictly, after ``check_checkpoint_fits``.
+
+    ``prefix``: where the checkpoint holds a larger network (a recognizer's ``backbone.``),
+    only its keys under ``prefix``, without it.
+    """
+    state, meta = read_state_dict(checkpoint)
+    if prefix and any(key.startswith(prefix) for key in state):
+        state = OrderedDict((key[len(prefix):], value) for key, value in state.items()
+                            if key.startswith(prefix))
+    check_checkpoint_fits(model, state, checkpoint, target, meta)
+    model.load_state_dict(state, strict=True)

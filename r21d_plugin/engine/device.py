@@ -23,6 +23,10 @@ AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 Precision = Union[None, str, torch.dtype]
 
 
+class DeviceError(ValueError):
+    """A device name torch does not know, or a device it does not see."""
+
+
 def default_device() -> str:
     """``'cuda:0'`` where torch sees a GPU, else ``'cpu'``."""
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
@@ -33,17 +37,17 @@ def use_device(device: Union[None, str, torch.device] = None) -> torch.device:
     glibc keeps freed memory from here on (``cpu_memory.keep_freed_memory``).
 
     Raises:
-        ValueError: an unknown device name, or a CUDA device torch does not see.
+        DeviceError: an unknown device name, or a CUDA device torch does not see.
     """
     try:
         device = torch.device(default_device() if device is None else device)
     except RuntimeError as error:  # torch's message for a malformed name
-        raise ValueError(f'device {device!r}: {error}') from None
+        raise DeviceError(f'device {device!r}: {error}') from None
     if device.type == 'cuda':
         if not torch.cuda.is_available():
-            raise ValueError(f'device {device}: torch sees no CUDA device')
+            raise DeviceError(f'device {device}: torch sees no CUDA device')
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f'device {device}: torch sees {torch.cuda.device_count()} '
+            raise DeviceError(f'device {device}: torch sees {torch.cuda.device_count()} '
                              'CUDA device(s)')
     elif device.type == 'cpu':
         keep_freed_memory()

@@ -15,10 +15,11 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, kaiming_init
-from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
+
+from ..engine.checkpoint_loading import load_checked
 from .convs import CONV_KINDS, Conv2Plus1d, FoldableConv3d, factorized_mid_channels
 
 #: Groups of convs: conv1 (the stem), conv2_x..conv5_x (the paper's Table 1).
@@ -315,23 +316,11 @@ class SpatioTemporalResNet(BaseModule):
                 self.norm_cfg, self.act_cfg, self.with_cp))
         return nn.Sequential(*blocks)
 
-    def _load_pretrained(self) -> None:
-        checkpoint = _load_checkpoint(self.pretrained, map_location='cpu')
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        if any(key.startswith('backbone.') for key in state_dict):
-            state_dict = {key[len('backbone.'):]: value for key, value in state_dict.items()
-                          if key.startswith('backbone.')}
-        missing, unexpected = self.load_state_dict(state_dict, strict=False)
-        if missing or unexpected:
-            raise KeyError(
-                f'{self.pretrained} does not fit {type(self).__name__}: missing '
-                f'{sorted(missing)[:8]}{"..." if len(missing) > 8 else ""}, unexpected '
-                f'{sorted(unexpected)[:8]}{"..." if len(unexpected) > 8 else ""}')
-
     def init_weights(self) -> None:
         """Kaiming convs and unit norms, or ``pretrained``, or the ``init_cfg`` weights."""
         if self.pretrained is not None:
-            self._load_pretrained()
+            # a recognizer's checkpoint gives its backbone.* weights
+            load_checked(self, self.pretrained, type(self).__name__, prefix='backbone.')
             return
         if self.init_cfg is not None:
             super().init_weights()

@@ -5,12 +5,12 @@ from collections import OrderedDict
 from typing import Dict, Optional, Tuple, Union
 
 import torch
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import load_checkpoint
 
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
+
+from ..engine.checkpoint_loading import load_checked
 
 #: Names of the two streams: submodule names, and prefixes of their fields and losses.
 STREAMS = ('rgb', 'flow')
@@ -90,12 +90,7 @@ class TwoStreamRecognizer(BaseModel):
     def _load_stream(self, name: str, checkpoint: str) -> None:
         """Load one stream's own checkpoint; ``init_weights`` will then leave it alone."""
         stream = getattr(self, name)
-        try:
-            load_checkpoint(stream, checkpoint, map_location='cpu', strict=True,
-                            logger=MMLogger.get_current_instance())
-        except (RuntimeError, KeyError) as error:
-            raise RuntimeError(f'{name}_checkpoint {checkpoint} does not fit the {name} '
-                               f'stream: {error}') from error
+        load_checked(stream, checkpoint, f'the {name} stream ({name}_checkpoint)')
         stream._is_init = True  # BaseModule.init_weights skips initialised children
 
     @property

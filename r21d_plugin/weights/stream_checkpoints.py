@@ -3,8 +3,8 @@ from collections import OrderedDict
 from typing import Dict, Sequence
 
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..engine.checkpoint_loading import read_state_dict
 from ..models.two_stream import STREAMS
 
 
@@ -20,8 +20,7 @@ def merge_stream_checkpoints(rgb_checkpoint: str, flow_checkpoint: str,
     """
     state_dict, taken = OrderedDict(), {}
     for name, path in zip(STREAMS, (rgb_checkpoint, flow_checkpoint)):
-        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        stream_state = checkpoint.get('state_dict', checkpoint)
+        stream_state, _ = read_state_dict(path)
         taken[name] = list(stream_state)
         state_dict.update((f'{name}.{key}', value) for key, value in stream_state.items())
     torch.save(dict(state_dict=state_dict,

@@ -14,11 +14,13 @@ from mmengine.config import Config
 
 from r21d_plugin.apis import ClipPipeline, export
 from r21d_plugin.apis.clip_pipeline import config_test_pipeline
-from r21d_plugin.apis.export import (ExportError, export_recognizer, load_config,
-                                     nonstandard_onnx_operators,
+from r21d_plugin.apis.export import (ExportError, check_exportable, export_recognizer,
+                                     input_spec, nonstandard_onnx_operators,
                                      nonstandard_torchscript_operators, onnx_operators,
-                                     recognizer_for_export, input_spec, runtime_throughput,
                                      torchscript_operators)
+from r21d_plugin.apis.loading import (RecognizerLoadError, build_model, load_config,
+                                      load_model)
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
 from r21d_plugin.models import PAPER_NAMES, fast_paths
 
 #: Width-4 overrides of a real config (the head follows the last stage's channels).
@@ -185,9 +187,9 @@ def test_experiment_configs_give_their_input(config):
     """Every Kinetics / Sports-1M config: the clips its test pipeline feeds (three-crop
     tests: 128 x 128 squares)."""
     cfg = load_config(str(config), dict(TINY, **{'model.backbone.depth': 10}))
-    recognizer = export._build(cfg)
+    recognizer = build_model(cfg)
     spec = input_spec(cfg, recognizer.backbone)
-    sampled = export._sampler(config_test_pipeline(cfg))['clip_len']
+    sampled = export.test_sampler(config_test_pipeline(cfg))['clip_len']
     flow = cfg.model.backbone.in_channels == 2
     crop = 128 if '3crop' in config.stem else 112
     assert (spec.channels, spec.clip_len, spec.crop) == (
@@ -229,34 +231,33 @@ def test_docs_example_feeds_the_file_as_the_config_does(tmp_path, monkeypatch):
 
 def test_rgb_checkpoint_with_flow_config_is_refused(tmp_path):
     checkpoint = random_checkpoint(tiny_recognizer_config(), tmp_path / 'rgb.pth')
-    with pytest.raises(ExportError) as error:
+    with pytest.raises(CheckpointMismatchError) as error:
         export_recognizer(tiny_recognizer_config(in_channels=2), str(checkpoint),
                           str(tmp_path / 'x.onnx'))
     assert str(error.value) == (
-        f'checkpoint {checkpoint} does not fit the config: 1 tensors differ in '
-        f'shape (backbone.conv1.conv.spatial.weight: checkpoint [45, 3, 1, 7, 7], config '
-        f'[45, 2, 1, 7, 7] (input channels: checkpoint 3 (RGB), config 2 (flow)))')
+        f'checkpoint {checkpoint} takes 3-channel RGB input, but the config builds a network '
+        f'for 2-channel optical flow (dx, dy) input: use the RGB config of this checkpoint')
     assert not (tmp_path / 'x.onnx').exists()
 
 
 def test_checkpoint_of_other_classes_and_network_is_refused(tmp_path):
     checkpoint = random_checkpoint(tiny_recognizer_config(num_classes=7),
                                          tmp_path / 'seven.pth')
-    with pytest.raises(ExportError, match=r'^checkpoint .*seven.pth does not fit the '
-                       r'config: 2 tensors differ in shape \(cls_head.fc_cls.weight: '
-                       r'checkpoint \[7, 32\], config \[5, 32\] \(classes: checkpoint 7, '
-                       r'config 5\); cls_head.fc_cls.bias: checkpoint \[7\], config \[5\]\)$'):
+    with pytest.raises(CheckpointMismatchError, match=r'^checkpoint .*seven.pth has 7 classes '
+                       r'\(cls_head.fc_cls.weight\) but the config builds 5 '
+                       r'\(model.cls_head.num_classes\)'):
         export_recognizer(tiny_recognizer_config(), str(checkpoint), str(tmp_path / 'x.onnx'))
 
     checkpoint = random_checkpoint(tiny_recognizer_config('R3D'), tmp_path / 'r3d.pth')
-    with pytest.raises(ExportError, match=r'keys missing from the checkpoint \(backbone.conv1.'
-                       r'conv.spatial.weight, .*keys not in the config \(backbone.conv1.conv.'
+    with pytest.raises(CheckpointMismatchError, match=r'^checkpoint .*r3d.pth does not fit the '
+                       r'config: .*keys missing from the checkpoint \(backbone.conv1.conv.'
+                       r'spatial.weight, .*keys not in the network \(backbone.conv1.conv.'
                        r'weight, '):
         export_recognizer(tiny_recognizer_config(), str(checkpoint), str(tmp_path / 'x.onnx'))
 
 
 def test_unreadable_checkpoint_is_named(tmp_path):
-    with pytest.raises(ExportError, match=r'^cannot read checkpoint .*missing.pth: '):
+    with pytest.raises(RecognizerLoadError, match=r'^checkpoint .*missing.pth: no such file'):
         export_recognizer(tiny_recognizer_config(), str(tmp_path / 'missing.pth'),
                           str(tmp_path / 'x.onnx'))
 
@@ -305,7 +306,7 @@ def test_missing_deploy_extra_is_named_before_anything_is_written(tmp_path, monk
 def test_two_stream_config_is_refused_with_what_to_do():
     config = next((REPO / 'configs/two_stream').glob('*kinetics400-two-stream.py'))
     with pytest.raises(ExportError) as error:
-        load_config(str(config))
+        check_exportable(load_config(str(config)), str(config))
     assert str(error.value) == (
         f"{config} is a two-stream config: export its RGB and its flow stream's config one "
         f"by one (with --softmax) and average the two files' probabilities, 0.5 x RGB + 0.5 "
@@ -315,29 +316,14 @@ def test_two_stream_config_is_refused_with_what_to_do():
 def test_foreign_backbone_is_refused():
     cfg = Config(dict(model=dict(type='Recognizer3D', backbone=dict(type='ResNet3d'))))
     with pytest.raises(ExportError) as error:
-        load_config(cfg)
+        check_exportable(cfg, 'the config')
     assert str(error.value) == ("the config: export supports the plugin's backbones "
                                 "(SpatioTemporalResNet and its presets), not 'ResNet3d'")
 
 
-# ----------------------------------------------------------------------------- speed
-
-
-def test_runtime_throughput_times_three_runtimes_on_the_same_clips(tmp_path):
-    result = tiny_export(tmp_path, 'f-R2D')
-    rows = runtime_throughput(result, batch_sizes=(1, 2), warmup=1, iters=1)
-    assert [(row['runtime'], row['batch_size']) for row in rows] == [
-        ('pytorch float32', 1), ('pytorch bf16 autocast', 1), ('onnxruntime', 1),
-        ('pytorch float32', 2), ('pytorch bf16 autocast', 2), ('onnxruntime', 2)]
-    assert all(row['clips_per_s'] == pytest.approx(row['batch_size'] / row['step_s'])
-               for row in rows)
-    with pytest.raises(ExportError, match='takes batches of 3 clips only, not \\[1\\]'):
-        runtime_throughput(tiny_export(tmp_path, 'f-R2D', batch_size=3), batch_sizes=(1, ))
-
-
-def test_recognizer_for_export_is_float32_eval(tmp_path):
+def test_the_exported_recognizer_is_float32_eval(tmp_path):
     cfg = tiny_recognizer_config()
     cfg.model.backbone.compute_dtype = 'bfloat16'
-    recognizer = recognizer_for_export(cfg)
+    recognizer = load_model(cfg, compute_dtype=None)
     assert recognizer.backbone.compute_dtype is None
     assert not recognizer.training

@@ -14,10 +14,11 @@ from helpers import SIZE, make_broken, random_checkpoint, write_annotation, writ
 
 from r21d_plugin.apis import ClipPipeline
 from r21d_plugin.apis.clip_pipeline import config_test_pipeline
-from r21d_plugin.apis.inference import RecognizerLoadError
+from r21d_plugin.apis.loading import load_model
 from r21d_plugin.apis.features import (FeatureExtractor, extract_features,
-                                       extract_video_features, list_videos, load_model)
+                                       extract_video_features, list_videos)
 from r21d_plugin.apis.video import window_frames, window_starts
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
 from r21d_plugin.data.flow import frames_to_flow
 
 LENGTHS = (5, 15, 16, 40)  # shorter than a window (8 frames 2 apart: 15), one, one + 1, several
@@ -266,7 +267,7 @@ def test_flow_features_of_the_same_windows_follow_the_rgb_ones(tiny, tiny_demo_c
 
 def test_checkpoint_that_does_not_fit_the_config_is_refused(tiny, tiny_demo_config):
     config, checkpoint = tiny
-    with pytest.raises(RecognizerLoadError, match='takes 3-channel RGB input, but config .* '
+    with pytest.raises(CheckpointMismatchError, match='takes 3-channel RGB input, but config .* '
                        'builds a network for 2-channel'):
         load_model(str(tiny_demo_config('R(2+1)D-flow')), str(checkpoint))
 

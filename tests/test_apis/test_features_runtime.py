@@ -5,9 +5,9 @@ import pytest
 import torch
 from helpers import write_video
 
-from r21d_plugin.apis import features_runtime
+from r21d_plugin.apis.features import runtime as features_runtime
 from r21d_plugin.apis.features import FeatureExtractor, extract_video_features
-from r21d_plugin.apis.features_runtime import FEATURE_TOLERANCE, RuntimeMismatchError
+from r21d_plugin.apis.features.runtime import FEATURE_TOLERANCE, RuntimeMismatchError
 from r21d_plugin.apis.loading import load_recognizer
 from r21d_plugin.apis.runtimes import RUNTIMES
 

@@ -15,6 +15,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from r21d_plugin.apis import (RecognizerLoadError, Video, VideoReadError, load_recognizer,
                               predict, timeline, window_starts)
 from r21d_plugin.data.pipelines import two_stream_test_settings
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
 from r21d_plugin.label_maps import LabelMapError, load_label_map
 
 
@@ -152,13 +153,13 @@ def test_label_map_files_are_checked_line_by_line(tmp_path):
 def test_a_checkpoint_of_another_modality_or_class_count_is_refused(tiny_recognizers):
     (rgb_config, rgb_checkpoint), (flow_config, flow_checkpoint) = (
         tiny_recognizers['rgb'], tiny_recognizers['flow'])
-    with pytest.raises(RecognizerLoadError,
+    with pytest.raises(CheckpointMismatchError,
                        match=r'rgb\.pth takes 3-channel RGB input, but config .*flow\.py '
                              r'builds a network for 2-channel optical flow'):
         load_recognizer(flow_config, rgb_checkpoint)
-    with pytest.raises(RecognizerLoadError, match=r'flow\.pth takes 2-channel optical flow'):
+    with pytest.raises(CheckpointMismatchError, match=r'flow\.pth takes 2-channel optical flow'):
         load_recognizer(rgb_config, flow_checkpoint)
-    with pytest.raises(RecognizerLoadError,
+    with pytest.raises(CheckpointMismatchError,
                        match=r'rgb\.pth has 8 classes \(cls_head\.fc_cls\.weight\) but config '
                              r'.* builds 5'):
         load_recognizer(rgb_config, rgb_checkpoint, label_map=None,

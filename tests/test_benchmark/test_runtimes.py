@@ -2,7 +2,7 @@
 import pytest
 from helpers import random_checkpoint, tiny_recognizer_config
 
-from r21d_plugin.apis.export import export_recognizer
+from r21d_plugin.apis.export import ExportError, export_recognizer
 from r21d_plugin.benchmark.runtimes import compare_runtimes, format_runtimes
 
 
@@ -24,3 +24,7 @@ def test_every_runtime_is_timed_in_each_allocator_setting(tmp_path):
         'tiny.onnx', 'tiny.onnx.json', 'tiny.pth']  # the processes' weights are gone
     with pytest.raises(ValueError, match=r"cpu_mallocs must be among \['keep', 'default'\]"):
         compare_runtimes(cfg, result, cpu_mallocs=('jemalloc', ))
+    fixed = export_recognizer(cfg, str(checkpoint), str(tmp_path / 'fixed.onnx'), crop=32,
+                              batch_size=3)
+    with pytest.raises(ExportError, match=r'takes batches of 3 clips only, not \[1\]'):
+        compare_runtimes(cfg, fixed, batch_sizes=(1, ))

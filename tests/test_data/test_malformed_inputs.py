@@ -21,8 +21,9 @@ import r21d_plugin  # noqa: F401
 from helpers import (SIZE, rotated_mp4, variable_rate_mp4, write_annotation, write_frames,
                      write_video)
 from mmaction.registry import DATASETS
-from r21d_plugin.data.robust import (AnnotationError, BadSampleError, parse_rawframe_line,
-                                     parse_video_line, read_annotation)
+from r21d_plugin.data.annotations import (AnnotationError, parse_rawframe_line,
+                                          parse_video_line, read_annotation)
+from r21d_plugin.data.robust import BadSampleError
 
 init_default_scope('mmaction')
 

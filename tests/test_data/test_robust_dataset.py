@@ -14,7 +14,8 @@ from mmengine.registry import init_default_scope
 import r21d_plugin  # noqa: F401
 from helpers import make_broken, write_annotation, write_frames, write_video
 from mmaction.registry import DATASETS
-from r21d_plugin.data.robust import AnnotationError, BadSampleError, SkipLimitError
+from r21d_plugin.data.annotations import AnnotationError
+from r21d_plugin.data.robust import BadSampleError, SkipLimitError
 
 init_default_scope('mmaction')
 

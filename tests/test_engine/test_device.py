@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from r21d_plugin.engine import device as device_module
-from r21d_plugin.engine.device import autocast, default_device, use_device
+from r21d_plugin.engine.device import DeviceError, autocast, default_device, use_device
 
 
 @pytest.mark.parametrize('available, expected', [(True, 'cuda:0'), (False, 'cpu')])
@@ -20,9 +20,9 @@ def test_use_device_applies_the_cpu_allocator_setting_on_cpu_only(monkeypatch):
     assert use_device(None) == torch.device('cpu')
     assert use_device('cpu') == torch.device('cpu')
     assert calls == [1, 1]
-    with pytest.raises(ValueError, match='device cuda:0: torch sees no CUDA device'):
+    with pytest.raises(DeviceError, match='device cuda:0: torch sees no CUDA device'):
         use_device('cuda:0')
-    with pytest.raises(ValueError, match="device 'gpu7'"):
+    with pytest.raises(DeviceError, match="device 'gpu7'"):
         use_device('gpu7')
     assert calls == [1, 1]
 

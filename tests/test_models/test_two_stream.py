@@ -14,6 +14,7 @@ import r21d_plugin
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from r21d_plugin.data.flow import FLOW_MEAN, FLOW_STD
+from r21d_plugin.engine.checkpoint_loading import CheckpointMismatchError
 from r21d_plugin.engine.runs import make_test_config, run_test
 from r21d_plugin.weights.stream_checkpoints import merge_stream_checkpoints
 
@@ -120,7 +121,9 @@ def test_stream_checkpoints_survive_init_weights(stream_checkpoints):
 
 
 def test_a_checkpoint_of_the_wrong_stream_is_refused(stream_checkpoints):
-    with pytest.raises(RuntimeError, match='rgb_checkpoint .*flow.pth does not fit the rgb'):
+    with pytest.raises(CheckpointMismatchError, match=r'checkpoint .*flow.pth takes 2-channel '
+                       r'optical flow \(dx, dy\) input, but the rgb stream \(rgb_checkpoint\) '
+                       r'builds a network for 3-channel RGB input'):
         two_stream(dict(rgb=stream_checkpoints['flow']))
 
 

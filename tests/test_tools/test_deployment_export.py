@@ -8,7 +8,9 @@ import pytest
 from helpers import REPO, random_checkpoint, tiny_recognizer_config
 
 from r21d_plugin.apis import export
+from r21d_plugin.cli import export as export_tool
 from r21d_plugin.cli.export import main
+from r21d_plugin.models.fast_paths import cpu_has_bfloat16_kernels
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def test_export_prints_the_file_its_input_and_the_verification(tmp_path, tiny_fi
 
 def test_verification_above_tolerance_exits_1(tmp_path, tiny_files, capsys, monkeypatch):
     config, checkpoint = tiny_files
-    monkeypatch.setattr(export, 'VERIFY_TOLERANCE', -1.0)  # any difference fails
+    monkeypatch.setattr(export.spec, 'VERIFY_TOLERANCE', -1.0)  # any difference fails
     assert main([config, checkpoint, '--format', 'torchscript', '--out',
                  str(tmp_path / 'tiny.pt'), '--crop', '32', '--verify']) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
@@ -59,9 +61,9 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
     tiny_recognizer_config('R(2+1)D', in_channels=2).dump(str(flow_config))
     assert main([str(flow_config), checkpoint, '--out', str(tmp_path / 'x.onnx')]) == 2
     assert capsys.readouterr().err == (
-        f'export: checkpoint {checkpoint} does not fit {flow_config}: 1 tensors differ in '
-        f'shape (backbone.conv1.conv.spatial.weight: checkpoint [45, 3, 1, 7, 7], config '
-        f'[45, 2, 1, 7, 7] (input channels: checkpoint 3 (RGB), config 2 (flow)))\n')
+        f'export: checkpoint {checkpoint} takes 3-channel RGB input, but config {flow_config} '
+        f'builds a network for 2-channel optical flow (dx, dy) input: use the RGB config of '
+        f'this checkpoint\n')
 
     assert main([config, '--format', 'torchscript', '--opset', '13', '--out',
                  str(tmp_path / 'x.pt')]) == 2
@@ -75,17 +77,21 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
             in capsys.readouterr().err)
 
 
-def test_benchmark_prints_three_runtimes(tmp_path, tiny_files, capsys, monkeypatch):
+def test_benchmark_prints_every_runtime(tmp_path, tiny_files, capsys, monkeypatch):
     config, checkpoint = tiny_files
-    monkeypatch.setattr(export, 'runtime_throughput',
-                        functools.partial(export.runtime_throughput, warmup=1, iters=1))
+    monkeypatch.setattr(export_tool, 'compare_runtimes',
+                        functools.partial(export_tool.compare_runtimes, warmup=1, iters=1))
     assert main([config, checkpoint, '--out', str(tmp_path / 'tiny.onnx'), '--crop', '32',
                  '--benchmark', '2']) == 0
-    table = capsys.readouterr().out.splitlines()[-4:]
-    assert table[0].split() == ['runtime', 'batch', 'clips/s', 's/call', 'vs', 'fp32']
-    assert [line.rsplit(None, 4)[0] for line in table[1:]] == [
-        'pytorch float32', 'pytorch bf16 autocast', 'onnxruntime']
-    assert table[1].endswith(' 1.00x')
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index('| runtime | malloc | batch | clips/s | s/call | x PyTorch float32 |')
+    rows = [line.split(' | ') for line in lines[start + 2:]]
+    bf16 = ['openvino bfloat16'] if cpu_has_bfloat16_kernels() else []
+    assert [row[0] for row in rows] == [
+        '| pytorch float32', '| pytorch bf16 autocast', '| onnxruntime', '| openvino float32'
+    ] + ['| ' + name for name in bf16]
+    assert {(row[1], row[2]) for row in rows} == {('keeps freed memory', '2')}
+    assert rows[0][-1] == '1.00 |'
 
 
 def test_tools_wrapper_runs_as_a_script(tmp_path, tiny_files):

@@ -18,7 +18,7 @@ from typing import Dict, List
 
 import torch
 
-from r21d_plugin.apis.features import load_model
+from r21d_plugin.apis.loading import load_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

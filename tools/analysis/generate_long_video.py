@@ -2,12 +2,12 @@
 
     python tools/analysis/generate_long_video.py OUT.mp4 --minutes 20 [--size 112] [--fps 30]
 
-The benchmark's test video (``r21d_plugin.apis.throughput.write_test_video``: smooth noise
+The benchmark's test video (``r21d_plugin.benchmark.use_speed.write_test_video``: smooth noise
 drifting across the frame, OpenCV's mp4v codec), square frames.
 """
 import argparse
 
-from r21d_plugin.apis.throughput import write_test_video
+from r21d_plugin.benchmark.use_speed import write_test_video
 
 
 def main() -> None:

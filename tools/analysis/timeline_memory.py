@@ -9,7 +9,7 @@ a checkpoint (memory does not depend on them).
 """
 import argparse
 
-from r21d_plugin.apis.throughput import timeline_peak_memory
+from r21d_plugin.benchmark.use_speed import timeline_peak_memory
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from typing import List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from ..robust import local_file_problem, parse_rawframe_line, parse_video_line, read_annotation
+from ..annotations import parse_rawframe_line, parse_video_line, read_annotation
+from ..samples import local_file_problem
 from .isolated_pool import EntryProblem, map_isolated
 
 #: Frames decoded per decord call: bounds memory for long videos.

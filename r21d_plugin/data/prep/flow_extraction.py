@@ -31,11 +31,11 @@ import cv2
 import mmcv
 from tqdm import tqdm
 
+from ..annotations import VideoListEntry, find_videos, read_video_list
 from .isolated_pool import map_isolated
 from .paths import safe_output_path
 from ..flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
 FLOW_FILENAME_TMPL = '{}_{:05d}.{}'
 PARTIAL_PREFIX, PARTIAL_SUFFIX = '.', '.partial'
 DECODE_CHUNK = 32
@@ -43,18 +43,10 @@ DECODE_CHUNK = 32
 PAPER_FRAME_SIZE = (171, 128)
 
 
-@dataclass
-class VideoEntry:
-    """One video to extract: its path relative to the video root, its label fields and the
-    annotation line it comes from (None for a folder listing)."""
-    rel_path: str
-    labels: Tuple[str, ...] = ()
-    lineno: Optional[int] = None
-
-    @property
-    def flow_dir(self) -> str:
-        """The rawframes folder of this video, relative to the output root."""
-        return osp.splitext(self.rel_path)[0]
+def flow_dir(entry: VideoListEntry) -> str:
+    """The rawframes folder of a video, relative to the output root (its path without its
+    extension)."""
+    return osp.splitext(entry.path)[0]
 
 
 @dataclass
@@ -65,34 +57,6 @@ class ExtractionReport:
     skipped: Dict[str, int] = field(default_factory=dict)
     failed: Dict[str, str] = field(default_factory=dict)
     annotation_file: Optional[str] = None
-
-
-def read_annotation(ann_file: str) -> List[VideoEntry]:
-    """Videos of an MMAction2 ``VideoDataset`` annotation file (``<video> <label>...``)."""
-    entries = []
-    with open(ann_file) as f:
-        for line_no, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if osp.splitext(fields[0])[1].lower() not in VIDEO_EXTENSIONS:
-                raise ValueError(f'{ann_file}, line {line_no}: expected "<video path> '
-                                 f'<label>", the path to end in one of {VIDEO_EXTENSIONS}; '
-                                 f'got {line.strip()!r}')
-            entries.append(VideoEntry(fields[0], tuple(fields[1:]), line_no))
-    if not entries:
-        raise ValueError(f'{ann_file}: no videos listed')
-    return entries
-
-
-def find_videos(video_root: str) -> List[VideoEntry]:
-    """Every video file under a folder, sorted, without labels."""
-    paths = [osp.relpath(osp.join(dirpath, name), video_root)
-             for dirpath, _, filenames in os.walk(video_root) for name in filenames
-             if osp.splitext(name)[1].lower() in VIDEO_EXTENSIONS]
-    if not paths:
-        raise ValueError(f'{video_root}: no video files ({", ".join(VIDEO_EXTENSIONS)})')
-    return [VideoEntry(path) for path in sorted(paths)]
 
 
 def _partial_dir(final_dir: str) -> str:
@@ -188,14 +152,14 @@ def _run(tasks: List[_Task], workers: int) -> Iterator[Tuple[_Task, int, Optiona
         yield (tasks[index], ) + (outcome if crash is None else (0, crash))
 
 
-def _check_flow_dirs(entries: Sequence[VideoEntry], src: str) -> None:
+def _check_flow_dirs(entries: Sequence[VideoListEntry], src: str) -> None:
     """Two videos that differ only by extension would share a rawframes folder."""
     video_of = {}
     for entry in entries:
-        other = video_of.setdefault(entry.flow_dir, entry.rel_path)
-        if other != entry.rel_path:
-            raise ValueError(f'{src}: {other} and {entry.rel_path} would both write their '
-                             f'flow to {entry.flow_dir}/ (the rawframes layout drops the '
+        other = video_of.setdefault(flow_dir(entry), entry.path)
+        if other != entry.path:
+            raise ValueError(f'{src}: {other} and {entry.path} would both write their '
+                             f'flow to {flow_dir(entry)}/ (the rawframes layout drops the '
                              f'extension); rename one')
 
 
@@ -205,15 +169,15 @@ def annotation_path(src: str, out_root: str) -> str:
     return osp.join(out_root, f'{name}_flow.txt')
 
 
-def write_annotation(path: str, entries: Sequence[VideoEntry],
+def write_annotation(path: str, entries: Sequence[VideoListEntry],
                      num_flow_frames: Dict[str, int]) -> None:
     """``<flow dir> <num flow frames> [<label>...]`` per finished video, written atomically."""
     partial = path + PARTIAL_SUFFIX
     with open(partial, 'w') as f:
         for entry in entries:
-            if entry.flow_dir in num_flow_frames:
-                f.write(' '.join((entry.flow_dir, str(num_flow_frames[entry.flow_dir]))
-                                 + entry.labels) + '\n')
+            if flow_dir(entry) in num_flow_frames:
+                f.write(' '.join((flow_dir(entry), str(num_flow_frames[flow_dir(entry)]))
+                                 + tuple(map(str, entry.labels))) + '\n')
     os.replace(partial, path)
 
 
@@ -244,13 +208,13 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
     if osp.isdir(src):
         entries, video_root = find_videos(src), video_root or src
     elif osp.isfile(src):
-        entries = read_annotation(src)
+        entries = read_video_list(src)
         video_root = video_root or osp.dirname(osp.abspath(src))
     else:
         raise FileNotFoundError(f'{src}: neither a folder of videos nor an annotation file')
 
     _check_flow_dirs(entries, src)
-    final_dirs = [safe_output_path(out_root, entry.flow_dir, src, entry.lineno)
+    final_dirs = [safe_output_path(out_root, flow_dir(entry), src, entry.lineno)
                   for entry in entries]
 
     report = ExtractionReport()
@@ -260,19 +224,19 @@ def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional
             continue  # listed twice
         entry_of[final_dir] = entry
         if osp.isdir(final_dir):
-            report.skipped[entry.flow_dir] = _count_flow_frames(final_dir)
+            report.skipped[flow_dir(entry)] = _count_flow_frames(final_dir)
         else:
             os.makedirs(osp.dirname(final_dir) or '.', exist_ok=True)
-            tasks.append(_Task(osp.join(video_root, entry.rel_path), final_dir, size, ext,
+            tasks.append(_Task(osp.join(video_root, entry.path), final_dir, size, ext,
                                bound, opencv_threads=1 if workers > 1 else None))
 
     with tqdm(total=len(tasks), desc='flow', unit='video', disable=not progress) as bar:
         for task, num_flow_frames, error in _run(tasks, workers):
             entry = entry_of[task.final_dir]
             if error is None:
-                report.extracted[entry.flow_dir] = num_flow_frames
+                report.extracted[flow_dir(entry)] = num_flow_frames
             else:
-                report.failed[entry.rel_path] = error
+                report.failed[entry.path] = error
                 bar.set_postfix(failed=len(report.failed))
             bar.update()
 

@@ -10,7 +10,7 @@ import os
 import signal
 from typing import Callable, Iterator, Optional, Sequence, Tuple
 
-from ..robust import exception_summary
+from ..samples import exception_summary
 
 
 class EntryProblem(ValueError):

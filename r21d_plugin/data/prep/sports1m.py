@@ -30,9 +30,10 @@ from urllib.parse import parse_qs, urlparse
 
 from tqdm import tqdm
 
+from ..annotations import is_video_file
+
 NUM_CLASSES = 487
 MULTI_LABEL_RULES = ('first', 'duplicate')
-VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.flv', '.mov', '.3gp')
 #: Malformed entries shown in one Sports1MFormatError; the rest are counted.
 MAX_REPORTED_ERRORS = 20
 
@@ -226,7 +227,7 @@ def index_videos(video_dir: str) -> Dict[str, str]:
         dirs.sort()
         for name in sorted(files):
             stem, ext = osp.splitext(name)
-            if ext.lower() in VIDEO_EXTENSIONS and stem not in found:
+            if is_video_file(name) and stem not in found:
                 found[stem] = osp.relpath(osp.join(root, name), video_dir)
     return found
 

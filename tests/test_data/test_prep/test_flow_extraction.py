@@ -12,7 +12,8 @@ import r21d_plugin  # noqa: F401
 from mmaction.registry import DATASETS, TRANSFORMS
 from r21d_plugin.data.prep import flow_extraction
 from r21d_plugin.data.flow import FLOW_QUANT_BOUND, dequantize_flow, frames_to_flow
-from r21d_plugin.data.prep.flow_extraction import extract_flow, read_annotation
+from r21d_plugin.data.annotations import AnnotationError
+from r21d_plugin.data.prep.flow_extraction import extract_flow
 
 init_default_scope('mmaction')
 
@@ -131,9 +132,10 @@ def test_failed_videos_are_reported_by_name_and_others_finish(videos, tmp_path):
 
 def test_bad_annotation_names_file_and_line(tmp_path):
     ann = tmp_path / 'list.txt'
-    ann.write_text('a.mp4 0\n\nclip_without_extension 3\n')
-    with pytest.raises(ValueError, match=r'list\.txt, line 3: expected "<video path> '):
-        read_annotation(str(ann))
+    ann.write_text('# a list\na.mp4 0\n\nclip_without_extension 3\n')
+    with pytest.raises(AnnotationError, match=r'list\.txt:4: expected "<video path> <label>'
+                                              r'\.\.\.", the path ending in one of \.mp4, '):
+        extract_flow(str(ann), str(tmp_path / 'out'))
     with pytest.raises(FileNotFoundError, match='neither a folder'):
         extract_flow(str(tmp_path / 'missing'), str(tmp_path / 'out'))
 

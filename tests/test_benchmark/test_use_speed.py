@@ -3,7 +3,7 @@ counts of what ran, positive rates, a peak memory at least the loaded model's. N
 asserted."""
 import decord
 
-from r21d_plugin.apis.throughput import inference_throughput, timeline_memory, write_test_video
+from r21d_plugin.benchmark.use_speed import inference_throughput, timeline_memory, write_test_video
 
 
 def test_generated_videos_have_the_asked_length_and_size(tmp_path):

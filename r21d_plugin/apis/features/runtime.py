@@ -28,12 +28,12 @@ from typing import Callable, Dict, Optional
 import torch
 import torch.nn as nn
 
-from ..engine.checkpoint import atomic_write
-from ..models import fast_paths
-from .export import DEFAULT_OPSET, METADATA_KEY
-from .export.graphs import _deploy_module, _torchscript_tools, nonstandard_onnx_operators
-from .loading import build_model
-from .runtimes import onnx_runner
+from ...engine.checkpoint import atomic_write
+from ...models import fast_paths
+from ..export import DEFAULT_OPSET, METADATA_KEY
+from ..export.graphs import _deploy_module, _torchscript_tools, nonstandard_onnx_operators
+from ..loading import build_model
+from ..runtimes import onnx_runner
 
 #: Largest |runtime - PyTorch| feature difference, relative to the largest |feature|.
 FEATURE_TOLERANCE = 1e-4
@@ -131,14 +131,13 @@ def export_feature_graph(model: nn.Module, stage: int, keep_map: bool, example: 
 
 
 def feature_runner(model: nn.Module, stage: int, keep_map: bool, example: torch.Tensor,
-                   runtime: str, path: str) -> Callable[[torch.Tensor], torch.Tensor]:
+                   runtime: str, path: str, key: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """``runtime``'s function from a stream's prepared clips to its features, the graph at
-    ``path`` exported first unless it holds this model's key (then reused).
+    ``path`` exported first unless it holds ``key`` (``graph_key``; then reused).
 
     Raises:
         RuntimeMismatchError: ``path`` holds a graph made for other weights or settings.
     """
-    key = graph_key(model, stage, keep_map, int(example.shape[2]))
     if not osp.exists(path):
         export_feature_graph(model, stage, keep_map, example, path, key)
     elif _stored_key(path) != key:

@@ -1,8 +1,8 @@
-"""Speed and memory of the use side (the benchmark's use-side rows,
-tools/analysis/timeline_memory.py).
+"""Speed and memory of the use side (the benchmark's use-side rows, tools/analysis/*.py).
 
 * ``inference_throughput``: ``predict``'s videos per second (decoding, the config's
   multi-clip test as one batch) and ``timeline``'s windows per second, on a video.
+* ``measure_extraction``: ``extract_features``' windows per second, and where the time goes.
 * ``timeline_peak_memory``: the peak resident memory of a fresh process that runs
   ``timeline`` on a generated video of a given length (``timeline_memory``, in a spawned
   process): it must not grow with the length.
@@ -24,7 +24,9 @@ import torch
 from mmengine.config import Config
 from tqdm import tqdm
 
-from .inference import load_recognizer, predict, timeline
+from ..apis.features import FeatureExtractor, extract_features
+from ..apis.inference import predict, timeline
+from ..apis.loading import load_recognizer
 
 
 def write_test_video(path: str, seconds: float, fps: int = 30,
@@ -69,8 +71,7 @@ def inference_throughput(config: Union[str, Config],
         dict: ``videos_per_s``, ``clips_per_video``, ``windows_per_s``, ``windows``,
         ``frames`` (of the video), ``device``.
     """
-    # (class names play no part in speed; a config's label map file may not exist here)
-    recognizer = load_recognizer(config, checkpoint, device, cfg_options=dict(label_map=None))
+    recognizer = load_recognizer(config, checkpoint, device, labels=False)
     warm = predict(recognizer, video)
     _synchronize(device)
     start = time.perf_counter()
@@ -95,7 +96,7 @@ def timeline_memory(config: str, video: str, checkpoint: Optional[str] = None,
     Returns:
         dict: ``frames``, ``windows``, ``loaded_mb``, ``peak_mb``.
     """
-    recognizer = load_recognizer(config, checkpoint, device, cfg_options=dict(label_map=None))
+    recognizer = load_recognizer(config, checkpoint, device, labels=False)
     loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = timeline(recognizer, video, stride=stride)
     return dict(frames=result.video.num_frames, windows=len(result.starts),
@@ -137,3 +138,32 @@ def timeline_peak_memory(config: str,
         result = queue.get(timeout=60)
     return dict(minutes=minutes, **result)
 
+
+def measure_extraction(config: str, video: str, layer: str = 'pool5',
+                       amp: Optional[str] = None, batch_size: int = 8, workers: int = 0,
+                       clip_len: Optional[int] = None, stride: Optional[int] = None,
+                       device: str = 'cpu') -> Dict[str, float]:
+    """Windows per second of ``extract_features`` on one video, and where the time goes.
+
+    The network of ``config`` keeps its initial weights (the speed does not depend on
+    them). With ``workers=0`` decoding, preprocessing and the network take turns in one
+    process, so the shares add up to the whole; with loading workers, decoding overlaps the
+    network and the rate approaches the network's own, ``model_windows_per_s``.
+
+    Returns:
+        dict: ``windows``, ``windows_per_s`` (wall clock, the worker start-up included),
+        ``model_windows_per_s``, and ``decode_share``, ``prepare_share``, ``model_share`` of
+        the busy time.
+    """
+    model = load_recognizer(config, None, device, labels=False).model
+    extractor = FeatureExtractor(model, layer, clip_len=clip_len, stride=stride, amp=amp)
+    with tempfile.TemporaryDirectory() as out:
+        timing = extract_features(extractor, video, out, batch_size=batch_size,
+                                  workers=workers, progress=False).timing
+    busy = timing['decode_s'] + timing['prepare_s'] + timing['model_s']
+    return dict(windows=timing['windows'],
+                windows_per_s=timing['windows'] / timing['wall_s'],
+                model_windows_per_s=timing['windows'] / timing['model_s'],
+                decode_share=timing['decode_s'] / busy,
+                prepare_share=timing['prepare_s'] / busy,
+                model_share=timing['model_s'] / busy)

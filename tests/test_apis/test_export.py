@@ -51,7 +51,9 @@ def assert_standard_graph(result) -> None:
 @pytest.mark.parametrize('network', PAPER_NAMES)
 def test_every_network_exports_and_verifies(tmp_path, network, fmt):
     result = tiny_export(tmp_path, network, fmt, verify=True)
-    assert [row['batch_size'] for row in result.verification] == [1, 2]
+    runtimes = ['onnxruntime', 'openvino'] if fmt == 'onnx' else ['torchscript']
+    assert [(row['runtime'], row['batch_size']) for row in result.verification] == [
+        (runtime, batch_size) for runtime in runtimes for batch_size in (1, 2)]
     assert result.passed, result.verification
     # Random BN statistics and weights keep the scores O(1): the check means something.
     assert all(row['scale'] > 0.1 for row in result.verification)
@@ -115,7 +117,7 @@ def test_private_operators_are_caught(tmp_path):
 
 def test_fixed_batch_softmax_and_opset(tmp_path):
     result = tiny_export(tmp_path, 'MC3', batch_size=3, softmax=True, opset=11, verify=True)
-    assert [row['batch_size'] for row in result.verification] == [3, 3]
+    assert [row['batch_size'] for row in result.verification] == [3, 3, 3, 3]
     assert result.passed
     model = onnx.load(result.path)
     dims = [dim.dim_value for dim in model.graph.input[0].type.tensor_type.shape.dim]
@@ -299,7 +301,7 @@ def test_missing_deploy_extra_is_named_before_anything_is_written(tmp_path, monk
                           verify=True)
     assert str(error.value) == ('onnxruntime is not installed: ONNX export and its '
                                 'verification need the deploy extra, pip install -e '
-                                '.[deploy] (onnx, onnxruntime)')
+                                '.[deploy] (onnx, onnxruntime, openvino)')
     assert not list(tmp_path.iterdir())
 
 

@@ -36,9 +36,13 @@ def test_export_prints_the_file_its_input_and_the_verification(tmp_path, tiny_fi
     assert lines[2] == "  output probs: float32 ['batch', 5] (softmax probabilities)"
     assert [line.split(': max |diff| ')[0] for line in lines[3:]] == [
         'verify: onnxruntime vs PyTorch, batch 1', 'verify: onnxruntime vs PyTorch, batch 2',
+        'verify: openvino vs PyTorch, batch 1', 'verify: openvino vs PyTorch, batch 2',
         'verify: passed (tolerance 1e-04)']
-    assert json.loads((tmp_path / 'out' / 'tiny.onnx.json').read_text())['verification'][
-        'passed'] is True
+    verification = json.loads((tmp_path / 'out' / 'tiny.onnx.json').read_text())[
+        'verification']
+    assert verification['passed'] is True
+    assert verification['runtime'] == ('onnxruntime CPUExecutionProvider, openvino CPU '
+                                       '(float32)')
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == [
         'tiny.onnx', 'tiny.onnx.json']
 

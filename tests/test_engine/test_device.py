@@ -48,3 +48,13 @@ def test_autocast_refuses_unknown_names():
     with pytest.raises(ValueError, match=r"amp must be one of \['bf16', 'fp16'\] or None, "
                                          r"got 'fp8'"):
         autocast('cpu', 'fp8')
+
+
+def test_the_api_loader_applies_the_cpu_allocator_setting(monkeypatch):
+    from helpers import tiny_recognizer_config
+    from r21d_plugin.apis.loading import load_model
+    calls = []
+    monkeypatch.setattr(device_module, 'keep_freed_memory', lambda: calls.append(1))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    model = load_model(tiny_recognizer_config())  # the default device: the CPU here
+    assert calls == [1] and next(model.parameters()).device == torch.device('cpu')

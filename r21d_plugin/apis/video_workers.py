@@ -87,15 +87,17 @@ def _pass(dataset: _Prepared, indices: List[int], workers: int,
         if isinstance(error, RuntimeError) and not str(error).startswith('DataLoader worker'):
             raise
         died = _dead_workers(outcomes)
-        raise _WorkerDied(crash_reason(next(iter(died.values()))) if died
-                          else f'the decoding process died ({error})') from None
+        code = next(iter(died.values()), None)
+        raise _WorkerDied(crash_reason(code) if died
+                          else f'the decoding process died ({error})',
+                          signalled=code is not None and code < 0) from None
 
 
 class _WorkerDied(Exception):
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, signalled: bool) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.signalled = reason, signalled
 
 
 def prepared_in_order(items: Sequence[Item], prepare: Callable[[Item], object],
@@ -109,7 +111,7 @@ def prepared_in_order(items: Sequence[Item], prepare: Callable[[Item], object],
     if workers == 0:
         yield from (dataset[index] for index in range(len(dataset)))
         return
-    todo = list(range(len(dataset)))
+    todo, prepared = list(range(len(dataset))), 0
     while todo:
         delivered = [0]
         try:
@@ -117,10 +119,22 @@ def prepared_in_order(items: Sequence[Item], prepare: Callable[[Item], object],
             return
         except _WorkerDied:
             start = delivered[0]
+            prepared += start
             in_flight = todo[start:start + workers * PREFETCH]
             todo = todo[start + len(in_flight):]
+        retried, exits = [], []  # at most workers * PREFETCH items, as in the pool
         for index in in_flight:  # each alone: a crash there is that item's
+            alone = [0]
             try:
-                yield from _pass(dataset, [index], 1, [0])
+                retried += list(_pass(dataset, [index], 1, alone))
             except _WorkerDied as crash:
-                yield index, None, crash.reason
+                retried.append((index, None, crash.reason))
+                exits += [] if crash.signalled else [crash.reason]
+            prepared += alone[0]
+        if not prepared and len(exits) == len(in_flight):
+            # No worker ever got through one item, and none was killed by a signal (a
+            # decoder's crash): the workers cannot start, whatever the items.
+            raise RuntimeError(f'the loading workers exit before preparing anything '
+                               f'({exits[0]}); a script that uses workers needs '
+                               "if __name__ == '__main__':")
+        yield from retried

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from crashing_step import CrashOnItem
+from crashing_step import CrashOnItem, exit_at_start
 from helpers import make_broken, write_video
 
 from r21d_plugin.apis import load_recognizer
@@ -73,3 +73,11 @@ def test_amp_runs_the_network_under_autocast(tiny_recognizers, several_videos):
     np.testing.assert_allclose(low.result.scores, full.result.scores, atol=0.1)
     with pytest.raises(ValueError, match='amp must be one of'):
         predict(recognizer, several_videos[0], amp='int8')
+
+
+def test_workers_that_cannot_start_are_an_error_not_bad_items(tmp_path, monkeypatch):
+    from r21d_plugin.apis import video_workers
+    monkeypatch.setattr(video_workers, '_init_loading_worker', exit_at_start)
+    with pytest.raises(RuntimeError, match='the loading workers exit before preparing '
+                                           r'anything \(the decoder process died'):
+        list(prepared_in_order([1], CrashOnItem(str(tmp_path / 'log.txt')), workers=1))

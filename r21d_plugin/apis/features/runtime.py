@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from ...engine.checkpoint import atomic_write
 from ...models import fast_paths
-from ..export import DEFAULT_OPSET, METADATA_KEY
+from ..export import DEFAULT_OPSET, METADATA_KEY, input_spec
 from ..export.graphs import _deploy_module, _torchscript_tools, nonstandard_onnx_operators
 from ..loading import build_model
 from ..runtimes import onnx_runner
@@ -67,23 +67,12 @@ class FeatureGraph(nn.Module):
         return out if self.keep_map else out.mean(dim=(2, 3, 4))
 
 
-def _normalisation(model: nn.Module) -> tuple:
-    preprocessor = model.data_preprocessor
-    channels = model.backbone.in_channels
-    mean = getattr(preprocessor, 'mean', None)
-    std = getattr(preprocessor, 'std', None)
-    mean = [0.0] * channels if mean is None else mean.flatten().tolist()
-    std = [1.0] * channels if std is None else std.flatten().tolist()
-    return mean, std
-
-
 def graph_key(model: nn.Module, stage: int, keep_map: bool, clip_len: int) -> str:
     """What a stream's graph depends on, as a hex digest: the config's model, the weights,
     the layer, the clip length, torch's version, the opset."""
     digest = hashlib.sha256()
     digest.update(json.dumps(dict(
-        model=model.cfg.model.to_dict() if hasattr(model.cfg.model, 'to_dict')
-        else model.cfg.model, stage=stage, keep_map=keep_map, clip_len=clip_len,
+        model=model.cfg.model, stage=stage, keep_map=keep_map, clip_len=clip_len,
         torch=torch.__version__, opset=DEFAULT_OPSET), sort_keys=True, default=str).encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
@@ -108,8 +97,9 @@ def export_feature_graph(model: nn.Module, stage: int, keep_map: bool, example: 
     # ONNX has no memory formats: the graph is captured from the plain NCTHW layout.
     captured = build_model(model.cfg, compute_dtype=None, memory_format='contiguous')
     captured.load_state_dict(model.state_dict())
-    mean, std = _normalisation(model)
-    graph = FeatureGraph(captured.backbone.cpu(), stage, keep_map, mean, std).eval()
+    # the config's normalisation, as the export puts it in a graph
+    spec = input_spec(model.cfg, model.backbone, clip_len=int(example.shape[2]))
+    graph = FeatureGraph(captured.backbone.cpu(), stage, keep_map, spec.mean, spec.std).eval()
     axes = {0: 'batch', 3: 'height', 4: 'width'}
     buffer = io.BytesIO()
     with fast_paths.plain_paths(), torch.no_grad(), _torchscript_tools():

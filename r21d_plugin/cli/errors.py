@@ -26,6 +26,7 @@ from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableChec
 from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
 from ..data.decoders import DecoderUnavailableError, TransientDecodeError
+from ..engine.device import DeviceError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -42,7 +43,7 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
                AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError,
-               DecoderUnavailableError, TransientDecodeError)
+               DecoderUnavailableError, TransientDecodeError, DeviceError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

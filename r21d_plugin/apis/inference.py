@@ -3,7 +3,9 @@
 ``predict`` runs the config's multi-clip test on each video exactly as MMAction2's test does
 (``SampleFrames`` in test mode chooses the clips, the config's test pipeline prepares them,
 the clip scores are softmax-averaged), but decodes each video once as a stream and runs its
-clips as one batch. ``timeline`` scores every window of ``L`` frames every ``S`` frames of a
+clips as one batch; with ``workers``, loading processes decode and prepare the videos
+(``clip_preparation``, ``video_workers``) while this one runs the networks, the results in
+input order. ``timeline`` scores every window of ``L`` frames every ``S`` frames of a
 long video (``video.Video.windows``: bounded memory whatever the length). Both take an RGB
 recognizer and, optionally, a flow recognizer whose flow is computed on the fly from the
 same frames (``FarnebackFlow``); the two are fused with ``TwoStreamRecognizer``'s rule.
@@ -23,14 +25,12 @@ from tqdm import tqdm
 from ..data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
 from ..engine.device import Precision, amp_dtype, autocast
 from ..models.two_stream import fuse_scores
-from .clip_pipeline import ClipPipeline, _step_type, shared_frame_transform
+from .clip_preparation import ClipPreparer, PreparedVideo, VideoInput
 from .loading import RecognizerLoadError, VideoRecognizer
-from .video import (Video, VideoInfo, VideoReadError, VideoSource, default_stride,
-                    window_frames, window_span, window_starts)
+from .video import (Video, VideoInfo, VideoReadError, default_stride, window_span,
+                    window_starts)
 from .video_workers import prepared_in_order
 
-#: What ``predict`` and ``timeline`` take as one video.
-VideoInput = Union[VideoSource, Video]
 
 
 # ------------------------------------------------------------------------------ results
@@ -167,91 +167,6 @@ def _info_dict(info: VideoInfo) -> dict:
 # ------------------------------------------------------------------------------ running
 
 
-class _ClipPreparer:
-    """The CPU half of ``predict``: a video's test clips, decoded once by ``decoder`` (each
-    frame resized while decoding by the streams' common resize) and prepared by each
-    stream's pipeline. It holds no model, so loading workers run it (``video_workers``)."""
-
-    def __init__(self, name: str, test_pipeline: List[dict],
-                 pipelines: Dict[str, ClipPipeline], frame_interval: int,
-                 decoder: Decoder = 'auto',
-                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> None:
-        self.name, self.pipelines, self.frame_interval = name, pipelines, frame_interval
-        self.decoder, self.decode_timeout = decoder, decode_timeout
-        self.sampler = next(step for step in test_pipeline if _step_type(step) == 'SampleFrames')
-        # One read serves both: the flow stream's L+1 frames, the RGB stream's first L.
-        self.frames_per_clip = max(p.frames_per_clip for p in pipelines.values())
-        # the streams' common resize runs on each frame as it is decoded
-        self.frame_transform = shared_frame_transform(list(pipelines.values()))
-
-    def open(self, source: VideoInput) -> Video:
-        """``source`` as a ``Video`` resizing its frames while decoding (a ``Video`` given
-        is used as it is)."""
-        if isinstance(source, Video):
-            return source
-        return Video(source, decoder=self.decoder, timeout=self.decode_timeout,
-                     frame_transform=self.frame_transform)
-
-    def resized(self, video: Video) -> bool:
-        """Whether ``video``'s frames went through the streams' resize already."""
-        return (video.frame_transform is not None
-                and video.frame_transform == self.frame_transform)
-
-    def pack(self, name: str, clips: Sequence[np.ndarray], resized: bool = False) -> dict:
-        """One sample of ``clips`` for a stream: each clip is prepared on its own (so only
-        its resized crops are kept) and the views are put in the order the config's
-        pipeline makes for all clips at once (crop by crop)."""
-        pipeline = self.pipelines[name]
-        packed = [pipeline([clip[:pipeline.frames_per_clip]], resized) for clip in clips]
-        views = torch.stack([sample['inputs'] for sample in packed], dim=1)
-        data_sample = packed[0]['data_samples']
-        data_sample.set_metainfo(dict(num_clips=len(clips)))
-        return dict(inputs=views.flatten(0, 1), data_samples=data_sample)
-
-    def test_clips(self, num_frames: int) -> np.ndarray:
-        """(num_clips, frames_per_clip) frame indices of the config's test clips: its own
-        ``SampleFrames`` (test mode) decides them, so they are MMAction2's test clips."""
-        from mmaction.registry import TRANSFORMS
-
-        sampler = TRANSFORMS.build(dict(self.sampler, clip_len=self.frames_per_clip,
-                                        test_mode=True))
-        results = sampler(dict(total_frames=num_frames, start_index=0))
-        clips = np.asarray(results['frame_inds']).reshape(-1, self.frames_per_clip)
-        for clip in clips:
-            if not np.array_equal(clip, window_frames(int(clip[0]), num_frames,
-                                                      self.frames_per_clip,
-                                                      sampler.frame_interval)):
-                raise ValueError(f'{self.name}: SampleFrames {self.sampler} picks frames '
-                                 'outside the window rule (r21d_plugin.apis.video); use its '
-                                 'default options')
-        return clips
-
-    def __call__(self, source: VideoInput) -> '_PreparedVideo':
-        # The first (RGB) stream's test clips, L+1 frames long with a flow stream, as
-        # two_stream_pipeline samples them.
-        video = self.open(source)
-        clip_frames = self.test_clips(video.num_frames)
-        clips = [clip for _, clip in video.windows(self.frames_per_clip, 1,
-                                                   self.frame_interval,
-                                                   starts=clip_frames[:, 0].tolist())]
-        span = window_span(self.frames_per_clip, self.frame_interval)
-        resized = self.resized(video)
-        return _PreparedVideo(video.name, video.info, clip_frames, video.num_frames < span,
-                              {name: self.pack(name, clips, resized)
-                               for name in self.pipelines})
-
-
-@dataclass
-class _PreparedVideo:
-    """A video's test clips, ready for the networks (what a loading worker hands back)."""
-
-    name: str
-    info: VideoInfo
-    clip_frames: np.ndarray
-    looped: bool
-    samples: Dict[str, dict]
-
-
 class _Streams:
     """The RGB stream, and optionally a flow stream fused with it, on the same frames."""
 
@@ -289,8 +204,8 @@ class _Streams:
             raise RecognizerLoadError(f'the streams take frames at different intervals: '
                                       f'{intervals}')
         self.frame_interval = intervals.pop()
-        self.preparer = _ClipPreparer(rgb.name, rgb.test_pipeline, pipelines,
-                                      self.frame_interval, decoder, decode_timeout)
+        self.preparer = ClipPreparer(rgb.name, rgb.test_pipeline, pipelines,
+                                     self.frame_interval, decoder, decode_timeout)
         self.frames_per_clip = self.preparer.frames_per_clip
         self.labels = next((s.labels for s in self.streams.values() if s.labels), None)
 
@@ -316,7 +231,7 @@ def _source_name(source: VideoInput, index: int) -> str:
     return str(source) if isinstance(source, str) else f'<frames {index}>'
 
 
-def _predict_prepared(streams: _Streams, prepared: _PreparedVideo, topk: int) -> Prediction:
+def _predict_prepared(streams: _Streams, prepared: PreparedVideo, topk: int) -> Prediction:
     outputs = streams.run({name: [sample] for name, sample in prepared.samples.items()})
     videos = {name: output[0].pred_score.cpu() for name, output in outputs.items()}
     per_clip = {name: output[0].clip_scores.cpu() for name, output in outputs.items()}

@@ -89,7 +89,8 @@ def inference_throughput(config: Union[str, Config],
 
 
 def timeline_memory(config: str, video: str, checkpoint: Optional[str] = None,
-                    device: str = 'cpu', stride: Optional[int] = None) -> Dict[str, float]:
+                    device: str = 'cpu', stride: Optional[int] = None,
+                    decoder: str = 'auto') -> Dict[str, float]:
     """Load a recognizer and run ``timeline`` on ``video`` in this process; report its peak
     resident memory (``ru_maxrss``) after loading and after the timeline.
 
@@ -98,7 +99,7 @@ def timeline_memory(config: str, video: str, checkpoint: Optional[str] = None,
     """
     recognizer = load_recognizer(config, checkpoint, device, labels=False)
     loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = timeline(recognizer, video, stride=stride)
+    result = timeline(recognizer, video, stride=stride, decoder=decoder)
     return dict(frames=result.video.num_frames, windows=len(result.starts),
                 loaded_mb=loaded_kb / 1024,
                 peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -115,7 +116,8 @@ def timeline_peak_memory(config: str,
                          size: Tuple[int, int] = (112, 112),
                          fps: int = 30,
                          stride: Optional[int] = None,
-                         work_dir: Optional[str] = None) -> Dict[str, float]:
+                         work_dir: Optional[str] = None,
+                         decoder: str = 'auto') -> Dict[str, float]:
     """Peak resident memory of ``timeline`` on a generated ``minutes`` long video.
 
     The video is written into ``work_dir`` (default: a temporary folder, removed after)
@@ -130,7 +132,8 @@ def timeline_peak_memory(config: str,
         context = multiprocessing.get_context('spawn')
         queue = context.Queue()
         child = context.Process(target=_timeline_memory_child,
-                                args=(queue, config, video, checkpoint, device, stride))
+                                args=(queue, config, video, checkpoint, device, stride,
+                                      decoder))
         child.start()
         child.join()  # the result is a few numbers: the child's queue never blocks it
         if child.exitcode:

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import List
 
-from .decoding import add_decoder_arguments, decode_timeout
+from ..data.decoders.options import add_decoder_arguments, decode_timeout
 from .errors import cli_main, non_negative_int, positive_int, tool_parser
 
 

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from .decoding import add_decoder_arguments, decode_timeout
+from ..data.decoders.options import add_decoder_arguments, decode_timeout
 from .errors import ToolError, cli_main, non_negative_int, positive_int, tool_parser
 from ..apis.inference import Prediction, Timeline, iter_predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer

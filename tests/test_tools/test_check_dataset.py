@@ -9,7 +9,7 @@ from stuck_decoders import SleepingReader, StuckEMFILEReader
 
 import r21d_plugin  # noqa: F401
 from r21d_plugin.cli import check_dataset as check_dataset_tool
-from r21d_plugin.data.decoders import TransientDecodeError
+from r21d_plugin.data.decoders import DECODERS, TransientDecodeError
 from r21d_plugin.data.prep.dataset_check import check_dataset
 from r21d_plugin.data.prep.isolated_pool import map_isolated
 
@@ -73,7 +73,7 @@ def test_a_hung_decoder_fails_its_entry_and_a_transient_error_stops_the_check(tm
                            decoder=SleepingReader, decode_timeout=1)
     assert [check.problem for check in checks] == [
         None, 'the decoder hung: no result in 1 s (--decode-timeout)', None]
-    with pytest.raises(TransientDecodeError, match=r'good\.mp4: Too many open files \(EMFILE\)'):
+    with pytest.raises(TransientDecodeError, match=r'\.mp4: Too many open files \(EMFILE\)'):
         check_dataset(str(ann), str(tmp_path), workers=2, progress=False,
                       decoder=StuckEMFILEReader)
 
@@ -95,3 +95,14 @@ def test_isolated_workers_survive_crashes_and_keep_every_result():
             assert result is None and problem == 'the decoder crashed (SIGKILL)'
         else:
             assert result == number * 10 and problem is None
+
+
+def test_a_decoder_that_is_not_installed_is_a_user_error(tmp_path, capsys, monkeypatch):
+    write_video(tmp_path / 'good.mp4', 12)
+    ann = write_annotation(tmp_path / 'ann.txt', ['good.mp4 0'])
+    monkeypatch.setattr(DECODERS['torchcodec'], 'available', classmethod(lambda cls: False))
+    assert check_dataset_tool.main([str(ann), str(tmp_path), '--decoder', 'torchcodec']) == 2
+    assert (': error: --decoder torchcodec: torchcodec.decoders does not '
+            'import here' in capsys.readouterr().err)
+    assert check_dataset_tool.main([str(ann), str(tmp_path), '--decoder', 'pyav',
+                                    '--workers', '1', '--decode-timeout', '0']) == 0

@@ -68,13 +68,16 @@ def resolve_decoder(decoder: Decoder = 'auto') -> Type[FrameReader]:
                                       f'{", ".join(DECODER_CHOICES)}')
     reader = DECODERS[decoder]
     if not reader.available():
-        hint = ('torchcodec needs FFmpeg\'s shared libraries (e.g. apt-get install ffmpeg) and '
-                'the release paired with your torch' if reader.module.startswith('torchcodec')
-                else f'pip install {reader.module}')
-        extra = ' and a CUDA device' if reader is TorchCodecCudaReader else ''
+        if reader is TorchCodecCudaReader and TorchCodecReader.available():
+            reason = 'torch sees no CUDA device here'
+        else:
+            hint = ('torchcodec needs FFmpeg\'s shared libraries (e.g. apt-get install ffmpeg) '
+                    'and the release paired with your torch'
+                    if reader.module.startswith('torchcodec') else f'pip install {reader.module}')
+            reason = f'{reader.module} does not import here ({hint})'
         raise DecoderUnavailableError(
-            f'--decoder {decoder}: {reader.module} does not import here ({hint}{extra}); '
-            f'installed: {", ".join(available_decoders()) or "none"}')
+            f'--decoder {decoder}: {reason}; installed: '
+            f'{", ".join(available_decoders()) or "none"}')
     return reader
 
 

@@ -66,8 +66,9 @@ def map_isolated(function: Callable, arguments: Sequence, workers: int,
     Each call runs in one of ``workers`` processes. An exception gives its one-line summary
     as ``problem`` (a ``VideoReadError`` its reason); a process that dies (a native crash)
     gives the crash as ``problem`` for the argument it was on, and is replaced, as is one
-    whose decoder hung. A ``TransientDecodeError`` is raised here, ending the run. ``start_method`` overrides the default
-    ('fork' where available, else 'spawn'), e.g. 'forkserver' for work that uses threads.
+    whose decoder hung. A ``TransientDecodeError`` is raised here, ending the run.
+    ``start_method`` overrides the default ('fork' where available, else 'spawn'), e.g.
+    'forkserver' for work that uses threads.
     """
     # fork starts a worker in milliseconds; spawn would re-import torch and MMAction2 in each.
     methods = multiprocessing.get_all_start_methods()

@@ -3,7 +3,7 @@ videos outside MMAction2's pipelines (infer, extract-features, extract-flow, che
 import argparse
 from typing import Optional
 
-from ..data.decoders import AUTO_ORDER, DECODER_CHOICES, DEFAULT_DECODE_TIMEOUT
+from . import AUTO_ORDER, DECODER_CHOICES, DEFAULT_DECODE_TIMEOUT
 
 
 def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:

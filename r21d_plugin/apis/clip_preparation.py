@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
+from ..data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder, resolve_decoder
 from .clip_pipeline import ClipPipeline, _step_type, shared_frame_transform
 from .video import Video, VideoInfo, VideoSource, window_frames, window_span
 
@@ -29,7 +29,8 @@ class ClipPreparer:
                  decoder: Decoder = 'auto',
                  decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> None:
         self.name, self.pipelines, self.frame_interval = name, pipelines, frame_interval
-        self.decoder, self.decode_timeout = decoder, decode_timeout
+        # an unknown or missing decoder fails here, before any video (DecoderUnavailableError)
+        self.decoder, self.decode_timeout = resolve_decoder(decoder), decode_timeout
         self.sampler = next(step for step in test_pipeline if _step_type(step) == 'SampleFrames')
         # One read serves both: the flow stream's L+1 frames, the RGB stream's first L.
         self.frames_per_clip = max(p.frames_per_clip for p in pipelines.values())

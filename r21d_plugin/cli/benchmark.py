@@ -65,7 +65,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help='measure only the data pipeline (and the peak)')
     parser.add_argument('--warmup', type=non_negative_int, default=defaults.warmup)
     parser.add_argument('--iters', type=positive_int, default=defaults.iters)
-    parser.add_argument('--test-clips', type=positive_int, default=defaults.test_clips,
+    parser.add_argument('--test-clips', type=non_negative_int, default=defaults.test_clips,
                         help='clips per video of the recognizer test (0: skip it)')
     parser.add_argument('--test-videos', type=positive_int, default=defaults.test_videos,
                         help='videos per recognizer test batch')

@@ -10,6 +10,7 @@ from helpers import make_broken, write_video
 from r21d_plugin.apis import load_recognizer
 from r21d_plugin.apis.inference import predict
 from r21d_plugin.apis.video_workers import PREFETCH, prepared_in_order
+from r21d_plugin.data.decoders import DecoderUnavailableError
 
 
 def test_outcomes_come_in_input_order_and_a_crash_costs_its_item_only(tmp_path):
@@ -81,3 +82,9 @@ def test_workers_that_cannot_start_are_an_error_not_bad_items(tmp_path, monkeypa
     with pytest.raises(RuntimeError, match='the loading workers exit before preparing '
                                            r'anything \(the decoder process died'):
         list(prepared_in_order([1], CrashOnItem(str(tmp_path / 'log.txt')), workers=1))
+
+
+def test_a_decoder_that_is_not_there_fails_before_any_video(tiny_recognizers, several_videos):
+    recognizer = load_recognizer(*tiny_recognizers['rgb'], device='cpu')
+    with pytest.raises(DecoderUnavailableError, match='--decoder nodecoder: unknown'):
+        predict(recognizer, several_videos, errors='keep', workers=2, decoder='nodecoder')

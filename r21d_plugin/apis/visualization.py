@@ -1,17 +1,13 @@
 """Pictures of results: a timeline's top classes over time, and labels drawn on a video."""
-import os
 import os.path as osp
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
+from ..engine.checkpoint import atomic_write
 from .inference import Timeline
 from .video import DECODE_CHUNK, Video
-
-
-def _parent(path: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
 
 
 def plot_timeline(timeline: Timeline, out_file: str, num_classes: int = 5) -> str:
@@ -40,8 +36,7 @@ def plot_timeline(timeline: Timeline, out_file: str, num_classes: int = 5) -> st
                    f'every {timeline.stride}')
     axes.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize='small')
     figure.tight_layout()
-    _parent(out_file)
-    figure.savefig(out_file)
+    atomic_write(out_file, figure.savefig)
     return out_file
 
 
@@ -67,18 +62,21 @@ def write_labelled_video(video: Video, out_file: str,
                          lines_at: Callable[[int], Sequence[str]]) -> int:
     """Write ``video`` with ``lines_at(frame_index)`` drawn on each frame (mp4v), reading
     it in chunks; returns the number of frames written."""
-    _parent(out_file)
     info = video.info
-    writer = cv2.VideoWriter(out_file, cv2.VideoWriter_fourcc(*'mp4v'), info.fps or 30.0,
-                             (info.width, info.height))
-    if not writer.isOpened():
-        raise OSError(f'{out_file}: OpenCV cannot write an mp4v video there')
-    try:
-        for begin in range(0, info.num_frames, DECODE_CHUNK):
-            indices = list(range(begin, min(begin + DECODE_CHUNK, info.num_frames)))
-            for index, frame in zip(indices, video.read(indices)):
-                writer.write(cv2.cvtColor(draw_lines(frame, lines_at(index)),
-                                          cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
+
+    def write(path: str) -> None:
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), info.fps or 30.0,
+                                 (info.width, info.height))
+        if not writer.isOpened():
+            raise OSError(f'{out_file}: OpenCV cannot write an mp4v video there')
+        try:
+            for begin in range(0, info.num_frames, DECODE_CHUNK):
+                indices = list(range(begin, min(begin + DECODE_CHUNK, info.num_frames)))
+                for index, frame in zip(indices, video.read(indices)):
+                    writer.write(cv2.cvtColor(draw_lines(frame, lines_at(index)),
+                                              cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
+
+    atomic_write(out_file, write)  # a failed read leaves no half video
     return info.num_frames

@@ -22,6 +22,7 @@ from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableChec
                                          UntrustedCheckpointError)
 from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
+from ..data.prep.paths import OutputIsInputError
 from ..engine.device import DeviceError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -31,7 +32,7 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, CheckpointMismatchError, DeviceError)
+               AnnotationError, CheckpointMismatchError, OutputIsInputError, DeviceError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

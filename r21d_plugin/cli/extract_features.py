@@ -25,13 +25,15 @@ import torch.distributed as dist
 
 from r21d_plugin.cli.errors import cli_main, tool_parser
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
-                                       LAYER_STAGES, FeatureExtractor, extract_features)
+                                       LAYER_STAGES, FeatureExtractor, OutputInUseError,
+                                       extract_features)
 from r21d_plugin.apis.features.runtime import CACHE_FOLDER, FEATURE_TOLERANCE, VERIFY_CLIPS
 from r21d_plugin.apis.loading import load_recognizer
 from r21d_plugin.apis.runtimes import RUNTIMES
 from r21d_plugin.engine.device import default_device, use_device
 from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
                                        shutdown_distributed)
+from r21d_plugin.weights.convert import file_sha256
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -127,18 +129,26 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f'{args.runtime}: features within {max(differences.values()):.1e} of '
                       f"PyTorch's (of their scale) on {VERIFY_CLIPS} random clips, tolerance "
                       f'{FEATURE_TOLERANCE:.0e}')
+            # what a resumed run must match: the weights by content, not by file name
             names = dict(config=osp.basename(args.config),
-                         checkpoint=osp.basename(args.checkpoint),
+                         checkpoint_sha256=file_sha256(args.checkpoint),
                          flow_config=args.flow_config and osp.basename(args.flow_config),
-                         flow_checkpoint=args.flow_checkpoint
-                         and osp.basename(args.flow_checkpoint))
+                         flow_checkpoint_sha256=args.flow_checkpoint
+                         and file_sha256(args.flow_checkpoint))
             report = extract_features(extractor, args.src, args.out, args.video_root,
                                       args.batch_size, args.workers,
                                       progress=not args.no_progress, names=names)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, OutputInUseError) as exc:
             print(f'error: {exc}', file=sys.stderr)
             shutdown_distributed(wait_for_peers=False)
             return 2
+        except BaseException:
+            # Any other error (CUDA out of memory, a bug): leave without meeting the other
+            # ranks, which may be far from any collective (or waiting in one for this
+            # rank); torchrun then stops them at once, and gloo fails their pending
+            # collectives, so no rank waits out DISTRIBUTED_TIMEOUT_S.
+            shutdown_distributed(wait_for_peers=False)
+            raise
         if not dist.is_initialized() or dist.get_rank() == 0:
             if report.failed:
                 print(f'{len(report.failed)} video(s) failed, listed in '

@@ -24,7 +24,7 @@ import os
 import os.path as osp
 import shutil
 import uuid
-from typing import Optional, Union
+from typing import IO, Any, Callable, Optional, Tuple, Union
 
 import numpy as np
 from mmengine.dist import is_main_process
@@ -38,10 +38,6 @@ from mmaction.registry import HOOKS
 ATOMIC_BACKEND = 'atomic_local'
 #: Suffix of the temporary files a write in progress leaves behind when killed.
 PARTIAL_SUFFIX = '.partial'
-
-
-def _write_all(file, data: bytes) -> None:
-    file.write(data)
 
 
 def _fsync_directory(directory: str) -> None:
@@ -58,33 +54,135 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Union[str, os.PathLike], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a kill at any moment leaves the old file or the new.
-
-    The bytes go to ``.<name>.<pid>.<random>.partial`` beside ``path``, are fsynced, and the
-    file is renamed over ``path``; the directory is fsynced so the rename survives a crash.
-    """
-    path = os.fspath(path)
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = osp.join(
-        directory, f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}')
+def _discard(temporary: str) -> None:
+    """Remove a temporary file; a failure here (ENOSPC, EIO, a lost mount) must not hide
+    the error that made the write fail, so it is not raised."""
     try:
-        with open(temporary, 'xb') as file:
-            _write_all(file, data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.unlink(temporary)
+    except OSError:
+        pass
+
+
+def _write_all(file, data: bytes) -> None:
+    file.write(data)
+
+
+def _no_follow(name: str, flags: int) -> int:
+    return os.open(name, flags | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+
+
+def _open_temporary(path: str, mode: str = 'wb', newline: Optional[str] = None
+                    ) -> Tuple[IO, str]:
+    """A new, empty temporary file beside ``path``, open for writing, and its name.
+
+    The name is ``.<name>.<random>.partial<extension of path>`` (writers that pick a format
+    by extension, such as ``cv2.imwrite``, see the final one), created with ``O_CREAT |
+    O_EXCL | O_NOFOLLOW``: never a file or link that was there before.
+    """
+    directory, name = osp.split(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    extension = osp.splitext(name)[1]
+    while True:
+        temporary = osp.join(directory,
+                             f'.{name}.{uuid.uuid4().hex[:12]}{PARTIAL_SUFFIX}{extension}')
+        try:
+            return open(temporary, mode.replace('w', 'x'), newline=newline,
+                        opener=_no_follow), temporary
+        except FileExistsError:
+            continue
+
+
+def _publish(temporary: str, path: str) -> None:
+    """Rename the complete ``temporary`` over ``path`` and make the rename durable."""
+    os.replace(temporary, path)
+    _fsync_directory(osp.dirname(osp.abspath(path)))
+
+
+class AtomicFile:
+    """A file written under a temporary name beside ``path`` and renamed over it when
+    complete (``commit``), so that a reader, or a kill at any moment, sees the old file
+    or the new one, never a part; ``discard`` (or an error in a ``with`` block) leaves
+    ``path`` as it was and no temporary file behind.
+
+    Args:
+        path (str | Path): the file to write.
+        mode (str): ``'wb'`` or ``'w'`` (text, ``newline`` as ``open``'s). Default: 'wb'.
+        newline (str, optional): as ``open``'s, for text. Default: None.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], mode: str = 'wb',
+                 newline: Optional[str] = None) -> None:
+        self.path = os.fspath(path)
+        self.file, self.temporary = _open_temporary(self.path, mode, newline)
+
+    def write(self, data: Union[bytes, str]) -> None:
+        _write_all(self.file, data)
+
+    def commit(self) -> None:
+        """Flush and fsync the data, then rename the file over ``path``."""
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            _publish(self.temporary, self.path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Drop what was written; ``path`` stays as it was."""
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        _discard(self.temporary)
+
+    def __enter__(self) -> 'AtomicFile':
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def atomic_write(path: Union[str, os.PathLike], data: Union[bytes, str, Callable[[str], Any]]
+                 ) -> None:
+    """Write ``path`` so that a kill at any moment leaves the old file or the new: the one
+    atomic write every tool uses (``AtomicFile``: an exclusive temporary name beside
+    ``path``, fsync, ``os.replace``, directory fsync).
+
+    Args:
+        path (str | Path): the file to write.
+        data: its bytes or text (UTF-8), or a writer called with the temporary file's name
+            for libraries that write to a path (``torch.save``, ``onnx.save``,
+            ``cv2.imwrite``: the name keeps ``path``'s extension).
+    """
+    if not callable(data):
+        with AtomicFile(path) as file:
+            file.write(data.encode() if isinstance(data, str) else data)
+        return
+    path = os.fspath(path)
+    file, temporary = _open_temporary(path)
+    file.close()
+    try:
+        data(temporary)
+        fd = os.open(temporary, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _publish(temporary, path)
     except BaseException:
-        if osp.exists(temporary):
-            os.unlink(temporary)
+        _discard(temporary)
         raise
-    _fsync_directory(directory)
 
 
 def remove_partial_writes(directory: str) -> list:
     """Delete the temporary files that writes killed midway left in ``directory``."""
-    stale = glob.glob(osp.join(glob.escape(directory), f'.*{PARTIAL_SUFFIX}'))
+    stale = [path for path in glob.glob(osp.join(glob.escape(directory), f'.*{PARTIAL_SUFFIX}*'))
+             if osp.islink(path) or not osp.isdir(path)]
     for path in stale:
         os.unlink(path)
     return stale
@@ -217,5 +315,5 @@ class EpochSeedHook(Hook):
 
 
 __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'AtomicCheckpointHook', 'EpochSeedHook',
-           'CheckpointSaveError', 'atomic_write', 'remove_partial_writes', 'epoch_seed',
+           'CheckpointSaveError', 'AtomicFile', 'atomic_write', 'remove_partial_writes', 'epoch_seed',
            'save_failed', 'previous_checkpoint']

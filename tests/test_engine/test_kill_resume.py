@@ -138,7 +138,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
     log = train(tmp_path, config, interrupted, pause_at='save:2', resume=True)
     assert f'Load checkpoint from {interrupted / "epoch_1.pth"}' in log
     partial = [p for p in os.listdir(interrupted) if p.startswith('.epoch_2.pth.')]
-    assert len(partial) == 1 and partial[0].endswith('.partial')
+    assert len(partial) == 1 and partial[0].endswith('.partial.pth')
     assert not (interrupted / 'epoch_2.pth').exists()
     assert (interrupted / 'last_checkpoint').read_text() == str(interrupted / 'epoch_1.pth')
     assert load_checkpoint_file(str(interrupted / 'epoch_1.pth'))['meta']['epoch'] == 1
@@ -147,7 +147,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, config):
     log = train(tmp_path, config, interrupted, resume=True)
     assert f'Removed {interrupted / partial[0]}' in log
     assert 'Epoch(train) [2][1/4]' in log and 'Epoch(train) [3][4/4]' in log
-    assert not any(p.endswith('.partial') for p in os.listdir(interrupted))
+    assert not any('.partial' in p for p in os.listdir(interrupted))
 
     finish(reference)
     final = load_checkpoint_file(str(interrupted / 'epoch_3.pth'))
@@ -174,7 +174,7 @@ def test_preempted_by_a_signal_and_resumed_equals_uninterrupted(tmp_path, tiny_d
             f'continue with --resume. Exiting with status {PREEMPTED_EXIT_STATUS}') in log
     assert 'Epoch(train) [2][2/4]' in log and 'Epoch(train) [2][3/4]' not in log
     assert (preempted / 'last_checkpoint').read_text() == str(checkpoint)
-    assert not any(p.endswith('.partial') for p in os.listdir(preempted))
+    assert not any('.partial' in p for p in os.listdir(preempted))
 
     log = train(tmp_path, config, preempted, resume=True)
     assert f'Load checkpoint from {checkpoint}' in log

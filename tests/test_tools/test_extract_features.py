@@ -5,7 +5,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import make_broken, random_checkpoint, run_tool, write_annotation, write_video
+from helpers import (REPO, free_port, make_broken, random_checkpoint, run_tool, write_annotation,
+                     write_video)
 
 from r21d_plugin.cli.extract_features import main
 
@@ -97,7 +98,7 @@ def test_two_processes_write_what_one_process_writes(model_files, videos, tmp_pa
     assert result.stdout.count('extract_features: 5 done') == 1  # rank 0 reports
     files = sorted(path.relative_to(one) for path in one.rglob('*') if path.is_file())
     assert files == sorted(path.relative_to(two) for path in two.rglob('*') if path.is_file())
-    assert len(files) == 7  # 5 videos, index.csv, settings.json
+    assert len(files) == 8  # 5 videos, index.csv, settings.json, the lock (.lock, empty)
     for name in files:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
@@ -131,3 +132,34 @@ def test_device_defaults_to_the_gpu_where_there_is_one(monkeypatch, available, d
     assert extract_features.parse_args(['c.py', 'w.pth', 'src', 'out']).device == device
     assert infer.parse_args(['c.py', 'w.pth', 'v.mp4']).device == device
     assert export.parse_args(['c.py', '--out', 'x.onnx']).device == device
+
+
+FAILING_RANK = '''
+import os
+import sys
+
+from r21d_plugin.apis.features import extractor
+
+if os.environ['RANK'] == '1':  # the second rank fails in its first forward pass
+    def fail(self, inputs):
+        raise RuntimeError('injected failure on rank 1')
+    extractor.FeatureExtractor.__call__ = fail
+
+from r21d_plugin.cli.extract_features import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_an_error_on_one_rank_ends_every_rank_at_once(model_files, videos, tmp_path):
+    """Any error (here a RuntimeError, as a CUDA OOM raises) on one of two ranks ends the
+    whole run, non-zero, within seconds: no rank waits for the other in a collective."""
+    config, checkpoint = model_files
+    script = tmp_path / 'failing_rank.py'
+    script.write_text(FAILING_RANK)
+    result = run_tool(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+                      '--master_port', str(free_port()), script, config, checkpoint, videos,
+                      tmp_path / 'out', '--launcher', 'pytorch', '--workers', '0',
+                      '--no-progress', env=dict(PYTHONPATH=str(REPO)), timeout=120)
+    assert result.returncode != 0
+    assert 'RuntimeError: injected failure on rank 1' in result.stderr
+    assert not (tmp_path / 'out' / 'index.csv').exists()

@@ -39,8 +39,8 @@ from .driver import DISTRIBUTED_TIMEOUT_S, ExtractionReport, extract_features
 from .extractor import (AMP_DTYPES, LAYER_STAGES, FeatureExtractor, WindowPreparer,
                         extract_video_features)
 from .inputs import VideoJob, list_videos
-from .store import FAILED_FILE, INDEX_COLUMNS, INDEX_FILE, SETTINGS_FILE
+from .store import FAILED_FILE, INDEX_COLUMNS, INDEX_FILE, SETTINGS_FILE, OutputInUseError
 
 __all__ = ['AMP_DTYPES', 'DISTRIBUTED_TIMEOUT_S', 'FAILED_FILE', 'INDEX_COLUMNS', 'INDEX_FILE',
-           'LAYER_STAGES', 'SETTINGS_FILE', 'ExtractionReport', 'FeatureExtractor', 'VideoJob',
+           'LAYER_STAGES', 'OutputInUseError', 'SETTINGS_FILE', 'ExtractionReport', 'FeatureExtractor', 'VideoJob',
            'WindowPreparer', 'extract_features', 'extract_video_features', 'list_videos']

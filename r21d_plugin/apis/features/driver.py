@@ -3,6 +3,7 @@ a bad video failing alone, ranks sharing the videos."""
 import os
 import os.path as osp
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -10,13 +11,17 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ...data.annotations import shown_name
 from ...data.prep.isolated_pool import crash_reason
+from ...data.prep.paths import safe_output_path
+from ...engine.checkpoint import remove_partial_writes
 from ..video import VideoReadError, open_video, window_span
 from .decoding import (_dead_workers, _init_loading_worker, _loading_context, _VideoWindows,
                        _Windows, _WorkerCrash)
 from .extractor import FeatureExtractor
 from .inputs import VideoJob, list_videos
-from .store import INDEX_COLUMNS, INDEX_FILE, _check_settings, _PartialFeatures, _read_index, write_index
+from .store import (INDEX_COLUMNS, INDEX_FILE, FeatureFile, OutputInUseError, check_settings,
+                    exclusive_out, read_index, write_index)
 
 #: Collectives wait for the slowest rank, which may have hours of video more to go.
 DISTRIBUTED_TIMEOUT_S = 7 * 24 * 3600
@@ -54,7 +59,7 @@ class _Run:
         self.rows: Dict[int, dict] = {}
         self.settled = set()  # jobs done or failed
         self.report = ExtractionReport()
-        self.files: Dict[int, _PartialFeatures] = {}
+        self.files: Dict[int, FeatureFile] = {}
         self.bar = tqdm(total=len(jobs), unit='video', desc='features', disable=not progress)
 
     def row(self, job: int, num_frames: int, fps: float) -> dict:
@@ -70,14 +75,14 @@ class _Run:
     def _fail(self, job: int, reason: str) -> None:
         if job in self.files:
             self.files.pop(job).abort()
-        self.report.failed[self.jobs[job].name] = reason
+        self.report.failed[self.jobs[job].shown] = reason
         self.settled.add(job)
-        self.bar.write(f'FAILED {self.jobs[job].path}: {reason}')
+        self.bar.write(f'FAILED {shown_name(self.jobs[job].path)}: {reason}')
         self.bar.update()
 
     def _write(self, item: _Windows) -> None:
         if item.job not in self.files:
-            self.files[item.job] = _PartialFeatures(
+            self.files[item.job] = FeatureFile(
                 osp.join(self.out, self.jobs[item.job].features),
                 len(self.extractor.preparer.starts(item.num_frames)))
         tick = time.perf_counter()
@@ -197,15 +202,39 @@ def extract_features(extractor: FeatureExtractor, src: str, out: str,
     rank, world_size = ((dist.get_rank(), dist.get_world_size())
                         if dist.is_available() and dist.is_initialized() else (0, 1))
     jobs = list_videos(src, video_root)
-    os.makedirs(out, exist_ok=True)
-    _check_settings(out, dict(names or {}, **extractor.settings()), write=rank == 0)
-    previous = _read_index(osp.join(out, INDEX_FILE))
+    with ExitStack() as held:
+        in_use = None
+        if rank == 0:
+            try:
+                held.enter_context(exclusive_out(out))
+                for folder, _, _ in os.walk(out):  # what killed runs were writing
+                    remove_partial_writes(folder)
+            except OutputInUseError as error:
+                in_use = str(error)
+        in_use = next((message for message in _gather(in_use) if message), None)
+        if in_use is not None:  # every rank stops, not only rank 0
+            raise OutputInUseError(in_use)
+        return _extract_locked(extractor, jobs, src, out, rank, world_size, batch_size,
+                               workers, progress, names, start)
+
+
+def _extract_locked(extractor: FeatureExtractor, jobs: List[VideoJob], src: str, out: str,
+                    rank: int, world_size: int, batch_size: int, workers: int, progress: bool,
+                    names: Optional[Dict[str, str]], start: float) -> ExtractionReport:
+    """``extract_features`` while rank 0 holds OUT's lock."""
+    for job in jobs:  # a link planted in OUT must not lead a features file outside it
+        safe_output_path(out, job.features, src, job.lineno)
+    check_settings(out, dict(names or {}, **extractor.settings()), write=rank == 0)
+    previous = read_index(osp.join(out, INDEX_FILE))
 
     run = _Run(extractor, out, jobs, batch_size, workers, progress and rank == 0)
     mine = list(range(rank, len(jobs), world_size))
     todo = []
     for job in mine:
-        if not osp.exists(osp.join(out, jobs[job].features)):
+        if jobs[job].shown != jobs[job].name:  # index.csv is UTF-8 text: named, not run
+            run._fail(job, 'the file name is not UTF-8 text, which index.csv cannot hold: '
+                           'rename the file')
+        elif not osp.exists(osp.join(out, jobs[job].features)):
             todo.append(job)
             continue
         run.report.skipped.append(jobs[job].name)
@@ -219,7 +248,7 @@ def extract_features(extractor: FeatureExtractor, src: str, out: str,
                 row = None
         if row is not None:
             run.rows[job] = row
-    run.bar.update(len(mine) - len(todo))
+    run.bar.update(len(mine) - len(todo) - len(run.report.failed))
     run.extract(todo)
     run.bar.close()
     run.report.timing['wall_s'] = time.perf_counter() - start

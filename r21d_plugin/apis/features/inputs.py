@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import List, Optional
 
-from ...data.annotations import find_videos, is_video_file, read_video_list
+from ...data.annotations import find_videos, is_video_file, read_video_list, shown_name
 
 @dataclass(frozen=True)
 class VideoJob:
@@ -14,6 +14,12 @@ class VideoJob:
     name: str
     path: str
     lineno: Optional[int] = None
+
+    @property
+    def shown(self) -> str:
+        """Its name as text: a file name that is not UTF-8 (``os.fsdecode``'s surrogates)
+        with its bad bytes escaped."""
+        return shown_name(self.name)
 
     @property
     def features(self) -> str:

@@ -14,6 +14,7 @@ status is then 1.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence

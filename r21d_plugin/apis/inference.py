@@ -15,6 +15,7 @@ loops its frames (index ``i % num_frames``), and the result says so (``looped``)
 """
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -328,13 +329,11 @@ def predict(recognizer: VideoRecognizer,
 
 
 def _batches(iterable: Iterator, size: int) -> Iterator[list]:
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    iterator = iter(iterable)
+    while True:
+        batch = list(islice(iterator, size))
+        if not batch:
+            return
         yield batch
 
 

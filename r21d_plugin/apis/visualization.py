@@ -1,17 +1,13 @@
 """Pictures of results: a timeline's top classes over time, and labels drawn on a video."""
-import os
 import os.path as osp
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
+from ..engine.checkpoint import atomic_write
 from .inference import Timeline
 from .video import DECODE_CHUNK, Video
-
-
-def _parent(path: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
 
 
 def plot_timeline(timeline: Timeline, out_file: str, num_classes: int = 5) -> str:
@@ -40,8 +36,7 @@ def plot_timeline(timeline: Timeline, out_file: str, num_classes: int = 5) -> st
                    f'every {timeline.stride}')
     axes.legend(loc='upper left', bbox_to_anchor=(1.01, 1.0), fontsize='small')
     figure.tight_layout()
-    _parent(out_file)
-    figure.savefig(out_file)
+    atomic_write(out_file, figure.savefig)
     return out_file
 
 
@@ -133,15 +128,18 @@ def write_labelled_video(video: Video, out_file: str,
     """Write ``video`` with ``lines_at(frame_index)`` drawn on each frame, reading it in
     chunks; returns the number of frames written. H.264 (``H264_ENCODER``; odd sides padded
     by one pixel), or mp4v where PyAV or its encoder is missing."""
-    _parent(out_file)
     info = video.info
     writer_type = _H264Writer if h264_available() else _Mp4vWriter
-    writer = writer_type(out_file, info.fps or 30.0, info.width, info.height)
-    try:
-        for begin in range(0, info.num_frames, DECODE_CHUNK):
-            indices = list(range(begin, min(begin + DECODE_CHUNK, info.num_frames)))
-            for index, frame in zip(indices, video.read(indices)):
-                writer.write(draw_lines(frame, lines_at(index)))
-    finally:
-        writer.close()
+
+    def write(path: str) -> None:
+        writer = writer_type(path, info.fps or 30.0, info.width, info.height)
+        try:
+            for begin in range(0, info.num_frames, DECODE_CHUNK):
+                indices = list(range(begin, min(begin + DECODE_CHUNK, info.num_frames)))
+                for index, frame in zip(indices, video.read(indices)):
+                    writer.write(draw_lines(frame, lines_at(index)))
+        finally:
+            writer.close()
+
+    atomic_write(out_file, write)  # a failed read leaves no half video
     return info.num_frames

@@ -11,6 +11,7 @@ import os
 from typing import List
 
 from ..data.decoders.options import add_decoder_arguments, decode_timeout
+from ..data.prep.paths import check_not_an_input
 from .errors import cli_main, non_negative_int, positive_int, tool_parser
 
 
@@ -46,6 +47,8 @@ def main(argv: List[str]) -> int:
     args = parse_args(argv)
     from ..data.prep.dataset_check import (check_dataset, format_report,
                                            write_clean_annotation)
+    if args.out:  # before the check, which may take hours
+        check_not_an_input(args.out, [args.ann_file], '--out')
     checks = check_dataset(
         args.ann_file, args.data_root, workers=args.workers, rawframes=args.rawframes,
         num_classes=args.num_classes, multi_class=args.multi_class,

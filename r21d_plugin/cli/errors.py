@@ -26,6 +26,7 @@ from ..engine.checkpoint_loading import (CheckpointMismatchError, UnreadableChec
 from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
 from ..data.decoders import DecoderUnavailableError, TransientDecodeError
+from ..data.prep.paths import OutputIsInputError
 from ..engine.device import DeviceError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
@@ -43,7 +44,7 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
                AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError,
-               DecoderUnavailableError, TransientDecodeError, DeviceError)
+               DecoderUnavailableError, TransientDecodeError, OutputIsInputError, DeviceError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

@@ -34,6 +34,9 @@ from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
 from ..apis.inputs import VideoItem, collect_videos, is_video_input
 from ..apis.video import Video, VideoReadError
 from ..apis.visualization import plot_timeline, write_labelled_video
+from ..data.annotations import shown_name
+from ..data.prep.paths import check_not_an_input
+from ..engine.checkpoint import atomic_write
 from ..engine.checkpoint_loading import CheckpointMismatchError
 from ..engine.device import AMP_DTYPES, default_device
 from ..label_maps import LabelMapError
@@ -129,6 +132,20 @@ def _output_path(path: Optional[str], video: str, several: bool,
     return f'{name}{ext}' if used[name] == 1 else f'{name}_{used[name]}{ext}'
 
 
+def _check_outputs(args: argparse.Namespace, items: Sequence[VideoItem],
+                   several: bool) -> None:
+    """Refuse, before any work, an output that is one of the inputs (exit status 2)."""
+    inputs = [item.path for item in items] + list(args.inputs) + [
+        args.config, args.checkpoint, args.flow_config, args.flow_checkpoint, args.label_map]
+    if args.json:
+        check_not_an_input(args.json, inputs, '--json')
+    for flag, path in (('--plot', args.plot if args.timeline else None),
+                       ('--out-video', args.out_video)):
+        used: Dict[str, int] = {}
+        for item in items if path else ():
+            check_not_an_input(_output_path(path, item.path, several, used), inputs, flag)
+
+
 def _scores_line(topk) -> str:
     return ', '.join(f'{label}: {score:.4f}' for _, label, score in topk)
 
@@ -136,7 +153,7 @@ def _scores_line(topk) -> str:
 def _report(prediction: Prediction, number: str, alpha: float) -> List[str]:
     info = prediction.video
     clips = prediction.clip_frames
-    lines = [f'{number} {prediction.name} ({info.num_frames} frames at {info.fps:.2f} fps; '
+    lines = [f'{number} {shown_name(prediction.name)} ({info.num_frames} frames at {info.fps:.2f} fps; '
              f'{len(clips)} clips of {clips.shape[1]} frames)']
     if prediction.looped:
         lines.append(f'  shorter than a clip: its {info.num_frames} frames are looped, as '
@@ -211,9 +228,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'r21d-infer: {args.config} has no label map: classes are shown as indices',
               file=sys.stderr)
     items, problems = collect_videos(args.inputs, args.data_prefix)
+    several = len(items) > 1
+    _check_outputs(args, items, several)
     for source, reason in problems:
         print(f'r21d-infer: {source}: {reason}', file=sys.stderr)
-    several = len(items) > 1
     plots: Dict[str, int] = {}
     out_videos: Dict[str, int] = {}
     results, failed, done = [], len(problems), {}
@@ -266,15 +284,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'accuracy over {accuracy["videos"]} labelled videos: top-1 {accuracy["top1"]}%, '
               f'top-{args.topk} {accuracy[f"top{args.topk}"]}%')
     if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w', encoding='utf-8') as file:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           flow_config=args.flow_config, flow_checkpoint=args.flow_checkpoint,
-                           fusion_alpha=args.fusion_alpha if flow else None,
-                           labels=rgb.labels, videos=results, accuracy=accuracy,
-                           failed=[dict(input=source, error=reason)
-                                   for source, reason in problems]),
-                      file, ensure_ascii=False)
+        text = json.dumps(dict(config=args.config, checkpoint=args.checkpoint,
+                               flow_config=args.flow_config,
+                               flow_checkpoint=args.flow_checkpoint,
+                               fusion_alpha=args.fusion_alpha if flow else None,
+                               labels=rgb.labels, videos=results, accuracy=accuracy,
+                               failed=[dict(input=source, error=reason)
+                                       for source, reason in problems]), ensure_ascii=False)
+        # A file name that is not UTF-8 holds surrogates (os.fsdecode): written as JSON's
+        # \udcXX escapes, which json.load reads back and os.fsencode turns into the name.
+        atomic_write(args.json, text.encode('utf-8', 'backslashreplace'))
         print(f'results: {args.json}')
     if failed:
         print(f'r21d-infer: {failed} of {len(items) + len(problems)} inputs failed (named above)',

@@ -204,6 +204,12 @@ def read_video_list(ann_file: str, delimiter: str = ' ') -> List[VideoListEntry]
                            line.lineno) for line in lines]
 
 
+def shown_name(name: str) -> str:
+    """A file name as printable UTF-8 text: the bytes of a name that are not UTF-8
+    (``os.fsdecode`` keeps them as surrogates) shown as ``\\xff``."""
+    return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+
 def find_videos(video_root: str) -> List[VideoListEntry]:
     """Every video file under a folder (recursively), sorted, without labels.
 
@@ -221,4 +227,4 @@ def find_videos(video_root: str) -> List[VideoListEntry]:
 __all__ = ['AnnotationError', 'AnnotationLine', 'LineError', 'VIDEO_EXTENSIONS',
            'VideoListEntry', 'annotation_error', 'find_videos', 'format_annotation_errors',
            'is_video_file', 'parse_rawframe_line', 'parse_video_line', 'read_annotation',
-           'read_video_list']
+           'read_video_list', 'shown_name']

@@ -181,7 +181,8 @@ def atomic_write(path: Union[str, os.PathLike], data: Union[bytes, str, Callable
 
 def remove_partial_writes(directory: str) -> list:
     """Delete the temporary files that writes killed midway left in ``directory``."""
-    stale = glob.glob(osp.join(glob.escape(directory), f'.*{PARTIAL_SUFFIX}*'))
+    stale = [path for path in glob.glob(osp.join(glob.escape(directory), f'.*{PARTIAL_SUFFIX}*'))
+             if osp.islink(path) or not osp.isdir(path)]
     for path in stale:
         os.unlink(path)
     return stale

@@ -7,13 +7,13 @@ our ``Recognizer3D`` (backbone and ``I3DHead``) is set, and every shape must mat
 otherwise ``ConversionError`` names the offending keys.
 """
 import hashlib
-import io
 import os
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 
+from ..data.prep.paths import check_not_an_input
 from ..engine.checkpoint import atomic_write
 from ..models import STAGE_BLOCKS, factorized_mid_channels
 from .caffe2_source import Caffe2Source
@@ -309,13 +309,12 @@ def convert_checkpoint(src: str, dst: str, source: str, arch: Optional[str] = No
     """
     import r21d_plugin
 
+    check_not_an_input(dst, [src], 'the converted checkpoint')
     source_ = get_source(source)
     state, meta = convert_state_dict(source_.read(src), source, arch, name=src)
     meta.update(source_file=os.path.basename(src), source_sha256=file_sha256(src),
                 converter=f'r21d_plugin {r21d_plugin.__version__}')
-    buffer = io.BytesIO()
-    torch.save(dict(state_dict=state, meta=meta), buffer)
-    atomic_write(dst, buffer.getbuffer())  # a reader never sees half a checkpoint
+    atomic_write(dst, lambda temporary: torch.save(dict(state_dict=state, meta=meta), temporary))
     return meta
 
 

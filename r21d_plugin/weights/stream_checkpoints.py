@@ -4,6 +4,8 @@ from typing import Dict, Sequence
 
 import torch
 
+from ..data.prep.paths import check_not_an_input
+from ..engine.checkpoint import atomic_write
 from ..engine.checkpoint_loading import read_state_dict
 from ..models.two_stream import STREAMS
 
@@ -18,12 +20,13 @@ def merge_stream_checkpoints(rgb_checkpoint: str, flow_checkpoint: str,
     Returns:
         dict: stream name -> the keys taken from its checkpoint.
     """
+    check_not_an_input(out_file, [rgb_checkpoint, flow_checkpoint], 'the merged checkpoint')
     state_dict, taken = OrderedDict(), {}
     for name, path in zip(STREAMS, (rgb_checkpoint, flow_checkpoint)):
         stream_state, _ = read_state_dict(path)
         taken[name] = list(stream_state)
         state_dict.update((f'{name}.{key}', value) for key, value in stream_state.items())
-    torch.save(dict(state_dict=state_dict,
-                    meta=dict(rgb_checkpoint=rgb_checkpoint,
-                              flow_checkpoint=flow_checkpoint)), out_file)
+    merged = dict(state_dict=state_dict,
+                  meta=dict(rgb_checkpoint=rgb_checkpoint, flow_checkpoint=flow_checkpoint))
+    atomic_write(out_file, lambda temporary: torch.save(merged, temporary))
     return taken

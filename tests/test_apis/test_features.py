@@ -153,14 +153,14 @@ def test_a_failure_mid_video_leaves_no_file_that_looks_finished_and_a_rerun_comp
         extract_features(extractor, str(videos), str(out), batch_size=2, workers=0,
                          progress=False)
     written = sorted(str(path.relative_to(out)) for path in out.rglob('*') if path.is_file())
-    assert written == ['settings.json', 'sub/w.npy', 'v05.npy', 'v15.npy', 'v16.npy']
+    assert written == ['.lock', 'settings.json', 'sub/w.npy', 'v05.npy', 'v15.npy', 'v16.npy']
     # A kill (no exception handling) leaves the partial file under its temporary name.
-    (out / '.v40.npy.partial').write_bytes(b'half')
+    (out / '.v40.npy.0123456789ab.partial.npy').write_bytes(b'half')
     monkeypatch.setattr(FeatureExtractor, '__call__', run_networks)
     report = extract_features(extractor, str(videos), str(out), batch_size=2, workers=0,
                               progress=False)
     assert report.done == ['v40.mp4'] and len(report.skipped) == 4
-    assert not (out / '.v40.npy.partial').exists()
+    assert not (out / '.v40.npy.0123456789ab.partial.npy').exists()
     for path in clean.rglob('*.npy'):
         np.testing.assert_array_equal(np.load(path), np.load(out / path.relative_to(clean)))
     assert (clean / 'index.csv').read_text() == (out / 'index.csv').read_text()
@@ -233,8 +233,10 @@ def test_out_with_features_of_other_settings_is_refused(tiny, videos, tmp_path):
     model = load_model(str(config), str(checkpoint))
     extract_features(FeatureExtractor(model), str(videos / 'v16.mp4'), str(tmp_path),
                      workers=0, progress=False)
-    with pytest.raises(ValueError, match=r"other settings \(layer: 'pool5' there, 'conv3' "
-                                         r"now\); extract into another folder"):
+    with pytest.raises(ValueError, match=r"other settings \(feature_shape: \[64\] there, \[16\] "
+                                         r"now; layer: 'pool5' there, 'conv3' now; layout: "
+                                         r"\{'rgb': \[0, 64\]\} there, \{'rgb': \[0, 16\]\} "
+                                         r'now\); extract into another folder'):
         extract_features(FeatureExtractor(model, layer='conv3'), str(videos / 'v16.mp4'),
                          str(tmp_path), workers=0, progress=False)
 
@@ -288,7 +290,8 @@ def test_a_worker_crash_fails_only_the_video_it_was_on(tiny, tmp_path):
     assert report.failed == {'white.mp4': 'the decoder crashed (SIGSEGV)'}
     assert sorted(report.done) == ['v0.mp4', 'v1.mp4', 'v2.mp4', 'v3.mp4']
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == [
-        'failed.txt', 'index.csv', 'settings.json', 'v0.npy', 'v1.npy', 'v2.npy', 'v3.npy']
+        '.lock', 'failed.txt', 'index.csv', 'settings.json', 'v0.npy', 'v1.npy', 'v2.npy',
+        'v3.npy']
 
 
 @pytest.mark.parametrize('workers', [0, 2])

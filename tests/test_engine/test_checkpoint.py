@@ -42,6 +42,43 @@ def test_a_write_that_dies_midway_leaves_the_old_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ['epoch_1.pth']
 
 
+def test_a_full_disk_while_cleaning_up_does_not_hide_the_first_error(tmp_path, monkeypatch):
+    """A writer (the callback form, as torch.save / onnx / cv2 use it) fails, then removing
+    its temporary file fails too (ENOSPC on a full disk): the writer's error is raised."""
+    target = tmp_path / 'model.onnx'
+    seen = []
+
+    def write_then_fail(path):
+        seen.append(path)
+        with open(path, 'wb') as f:
+            f.write(b'half')
+        raise RuntimeError('the exporter failed')
+
+    def unlink_on_a_full_disk(path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(ckpt.os, 'unlink', unlink_on_a_full_disk)
+    with pytest.raises(RuntimeError, match='the exporter failed'):
+        ckpt.atomic_write(target, write_then_fail)
+    monkeypatch.undo()
+    assert not target.exists()
+    name = os.path.basename(seen[0])  # beside the target, its extension kept
+    assert name.startswith('.model.onnx.') and name.endswith('.partial.onnx')
+    assert ckpt.remove_partial_writes(str(tmp_path)) == seen
+
+
+def test_a_planted_link_is_never_written_through(tmp_path):
+    victim = tmp_path / 'bashrc'
+    victim.write_text('keep me\n')
+    (tmp_path / 'out').mkdir()
+    for name in ('.f.npy.partial', 'f.npy.partial', '.f.npy.partial.npy'):
+        (tmp_path / 'out' / name).symlink_to(victim)
+    with ckpt.AtomicFile(tmp_path / 'out' / 'f.npy') as file:
+        file.write(b'data')
+    assert (tmp_path / 'out' / 'f.npy').read_bytes() == b'data'
+    assert victim.read_text() == 'keep me\n'
+
+
 def test_atomic_backend_is_registered(tmp_path):
     backend = get_file_backend(str(tmp_path), backend_args=dict(backend=ckpt.ATOMIC_BACKEND))
     assert isinstance(backend, ckpt.AtomicLocalBackend)

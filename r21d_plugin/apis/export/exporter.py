@@ -24,14 +24,14 @@ domain, a TorchScript graph only ``aten::`` / ``prim::`` operators, none of oneD
 no Python calls.
 """
 import json
-import os
-import os.path as osp
 from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from ...data.prep.paths import check_not_an_input
+from ...engine.checkpoint import atomic_write
 from ...models import fast_paths
 from ...weights.convert import file_sha256
 from ..clip_pipeline import LOADING_STEPS, _step_type, config_test_pipeline
@@ -144,6 +144,8 @@ def export_recognizer(config: ConfigLike,
     name = config_name(config)
     config, checkpoint = resolve_model(config, checkpoint)
     cfg = load_config(config, cfg_options)
+    for written in (out, out + '.json'):
+        check_not_an_input(written, [checkpoint, cfg.filename], 'the exported file')
     check_exportable(cfg, name)
     # Export and verification compute in float32; bf16 autocast is a PyTorch run setting.
     recognizer = load_model(cfg, checkpoint, device, compute_dtype=None)
@@ -157,36 +159,42 @@ def export_recognizer(config: ConfigLike,
     captured.load_state_dict(recognizer.state_dict())
     module = ClipClassifier(captured.backbone, captured.cls_head, spec.mean, spec.std,
                             softmax).eval()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     example = random_clips(spec, spec.batch_size or 2)
-    with fast_paths.plain_paths(), torch.no_grad():
-        if fmt == 'onnx':
-            _export_onnx(module, example, out, description['output']['name'],
-                         spec.batch_size is None, opset)
-            private = nonstandard_onnx_operators(out)
-        else:
-            with _torchscript_tools():
-                traced = torch.jit.trace(module, example, check_trace=False)
-            private = nonstandard_torchscript_operators(traced)
-    if private:
-        raise ExportError(f'the exported graph holds non-standard operators {private}: '
-                          f'a fast path did not step aside (a bug: please report it)')
-    if fmt == 'onnx':
-        _store_onnx_description(out, description)
-    else:
-        with _torchscript_tools():
-            torch.jit.save(traced, out,
-                           _extra_files={f'{METADATA_KEY}.json': json.dumps(description)})
     result = ExportResult(path=out, sidecar_path=out + '.json', description=description,
                           spec=spec, recognizer=recognizer)
-    if verify:
-        result.verification = verify_export(result)
-        description['verification'] = dict(
-            against='the PyTorch recognizer, float32, eval mode',
-            runtime=', '.join(RUNTIME_NAMES[name]
-                              for name in dict.fromkeys(row['runtime']
-                                                        for row in result.verification)),
-            tolerance=spec_module.VERIFY_TOLERANCE, passed=result.passed, runs=result.verification)
-    with open(result.sidecar_path, 'w') as file:
-        json.dump(description, file, indent=2)
+
+    def write_and_verify(path: str) -> None:
+        """The file at ``path`` (a temporary name): a failed capture or verification leaves
+        no output behind."""
+        with fast_paths.plain_paths(), torch.no_grad():
+            if fmt == 'onnx':
+                _export_onnx(module, example, path, description['output']['name'],
+                             spec.batch_size is None, opset)
+                private = nonstandard_onnx_operators(path)
+            else:
+                with _torchscript_tools():
+                    traced = torch.jit.trace(module, example, check_trace=False)
+                private = nonstandard_torchscript_operators(traced)
+        if private:
+            raise ExportError(f'the exported graph holds non-standard operators {private}: '
+                              f'a fast path did not step aside (a bug: please report it)')
+        if fmt == 'onnx':
+            _store_onnx_description(path, description)
+        else:
+            with _torchscript_tools():
+                torch.jit.save(traced, path,
+                               _extra_files={f'{METADATA_KEY}.json': json.dumps(description)})
+        if verify:
+            result.path = path
+            result.verification = verify_export(result)
+            result.path = out
+            description['verification'] = dict(
+                against='the PyTorch recognizer, float32, eval mode',
+                runtime=', '.join(RUNTIME_NAMES[name] for name in dict.fromkeys(
+                    row['runtime'] for row in result.verification)),
+                tolerance=spec_module.VERIFY_TOLERANCE, passed=result.passed,
+                runs=result.verification)
+
+    atomic_write(out, write_and_verify)
+    atomic_write(result.sidecar_path, json.dumps(description, indent=2))
     return result

@@ -1,5 +1,6 @@
 """The multi-rank driver of a feature extraction: every video of SRC into OUT, resumable,
 a bad video failing alone, ranks sharing the videos."""
+import os
 import os.path as osp
 import time
 from contextlib import ExitStack
@@ -10,13 +11,15 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ...data.annotations import shown_name
 from ...data.prep.isolated_pool import crash_reason
 from ...data.prep.paths import safe_output_path
+from ...engine.checkpoint import remove_partial_writes
 from ..video import VideoReadError, window_span
 from .decoding import (_dead_workers, _init_loading_worker, _loading_context, _VideoWindows,
                        _Windows, _WorkerCrash)
 from .extractor import FeatureExtractor
-from .inputs import VideoJob, list_videos, shown_name
+from .inputs import VideoJob, list_videos
 from .store import (INDEX_COLUMNS, INDEX_FILE, FeatureFile, OutputInUseError, check_settings,
                     exclusive_out, read_index, write_index)
 
@@ -206,6 +209,8 @@ def extract_features(extractor: FeatureExtractor, src: str, out: str,
         if rank == 0:
             try:
                 held.enter_context(exclusive_out(out))
+                for folder, _, _ in os.walk(out):  # what killed runs were writing
+                    remove_partial_writes(folder)
             except OutputInUseError as error:
                 in_use = str(error)
         in_use = next((message for message in _gather(in_use) if message), None)

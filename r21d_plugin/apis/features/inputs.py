@@ -5,13 +5,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import List, Optional
 
-from ...data.annotations import find_videos, is_video_file, read_video_list
-
-def shown_name(name: str) -> str:
-    """``name`` as printable UTF-8 text: bytes a file name holds that are not UTF-8
-    (``os.fsdecode`` keeps them as surrogates) shown as ``\\xff``."""
-    return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
-
+from ...data.annotations import find_videos, is_video_file, read_video_list, shown_name
 
 @dataclass(frozen=True)
 class VideoJob:

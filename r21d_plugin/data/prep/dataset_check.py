@@ -17,6 +17,7 @@ from tqdm import tqdm
 from ..annotations import parse_rawframe_line, parse_video_line, read_annotation
 from ..samples import local_file_problem
 from ..decoders import DEFAULT_DECODE_TIMEOUT, Decoder, open_reader, resolve_decoder
+from ...engine.checkpoint import atomic_write
 from .isolated_pool import EntryProblem, map_isolated
 
 #: Frames decoded per decoder call: bounds memory for long videos.
@@ -172,8 +173,7 @@ def format_report(ann_file: str, checks: Sequence[EntryCheck]) -> str:
 def write_clean_annotation(checks: Sequence[EntryCheck], out_file: str) -> int:
     """Write the good entries' lines, unchanged and in order; return how many."""
     good = [check.text.rstrip('\n') for check in checks if check.problem is None]
-    with open(out_file, 'w') as f:
-        f.writelines(f'{text}\n' for text in good)
+    atomic_write(out_file, ''.join(f'{text}\n' for text in good))
     return len(good)
 
 

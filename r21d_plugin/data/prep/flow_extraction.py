@@ -16,8 +16,8 @@ Videos are read with ``decoder`` (``data.decoders``); a decoder call that takes 
 worker process (``isolated_pool``): a decoder that crashes fails its video only, and a
 worker whose decoder hung is replaced.
 
-Resumable: a video is written into a hidden ``.<name>.partial`` folder beside its final
-folder and renamed into place only when complete, so a killed run never leaves a half
+Resumable: a video is written into a new hidden ``.<name>.<random>.partial`` folder beside
+its final folder and renamed into place only when complete, so a killed run never leaves a half
 video that looks finished; a rerun skips finished videos and redoes the rest. Videos that
 fail are reported by name and do not stop the others.
 
@@ -25,10 +25,12 @@ Nothing is written (or removed) outside OUT: an annotation entry with an absolut
 ``..`` component is refused before any work starts, naming the file and line
 (``paths.safe_output_path``).
 """
+import glob
 import multiprocessing
 import os
 import os.path as osp
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -36,6 +38,7 @@ import cv2
 import mmcv
 from tqdm import tqdm
 
+from ...engine.checkpoint import PARTIAL_SUFFIX, atomic_write
 from ..annotations import VideoListEntry, find_videos, read_video_list
 from ..decoders import (DEFAULT_DECODE_TIMEOUT, Decoder, TransientDecodeError, VideoReadError,
                         open_reader, resolve_decoder)
@@ -44,7 +47,7 @@ from .paths import safe_output_path
 from ..flow import FLOW_QUANT_BOUND, farneback_flow, quantize_flow, to_gray
 
 FLOW_FILENAME_TMPL = '{}_{:05d}.{}'
-PARTIAL_PREFIX, PARTIAL_SUFFIX = '.', '.partial'
+PARTIAL_PREFIX = '.'
 DECODE_CHUNK = 32
 #: (width, height) of the paper's frames, before the 112 x 112 crop.
 PAPER_FRAME_SIZE = (171, 128)
@@ -67,8 +70,16 @@ class ExtractionReport:
 
 
 def _partial_dir(final_dir: str) -> str:
+    """A new, private folder beside ``final_dir`` to write its frames into (``mkdtemp``:
+    created exclusively, never a folder or link planted there), after removing the partial
+    folders a killed run left for it."""
     parent, name = osp.split(final_dir)
-    return osp.join(parent, PARTIAL_PREFIX + name + PARTIAL_SUFFIX)
+    pattern = f'{PARTIAL_PREFIX}{glob.escape(name)}.*{PARTIAL_SUFFIX}'
+    for stale in glob.glob(osp.join(glob.escape(parent), pattern)):
+        if not osp.islink(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f'{PARTIAL_PREFIX}{name}.', suffix=PARTIAL_SUFFIX,
+                            dir=parent)
 
 
 def _count_flow_frames(flow_dir: str) -> int:
@@ -137,8 +148,6 @@ def _extract_one(task: _Task) -> Tuple[int, Optional[str]]:
         cv2.setNumThreads(task.opencv_threads)
     partial = _partial_dir(task.final_dir)
     try:
-        shutil.rmtree(partial, ignore_errors=True)  # left behind by a killed run
-        os.makedirs(partial)
         num_flow_frames = write_video_flow(task.video_path, partial, task.size, task.ext,
                                            task.bound, task.decoder, task.decode_timeout)
         os.rename(partial, task.final_dir)
@@ -189,13 +198,10 @@ def annotation_path(src: str, out_root: str) -> str:
 def write_annotation(path: str, entries: Sequence[VideoListEntry],
                      num_flow_frames: Dict[str, int]) -> None:
     """``<flow dir> <num flow frames> [<label>...]`` per finished video, written atomically."""
-    partial = path + PARTIAL_SUFFIX
-    with open(partial, 'w') as f:
-        for entry in entries:
-            if flow_dir(entry) in num_flow_frames:
-                f.write(' '.join((flow_dir(entry), str(num_flow_frames[flow_dir(entry)]))
-                                 + tuple(map(str, entry.labels))) + '\n')
-    os.replace(partial, path)
+    atomic_write(path, ''.join(
+        ' '.join((flow_dir(entry), str(num_flow_frames[flow_dir(entry)]))
+                 + tuple(map(str, entry.labels))) + '\n'
+        for entry in entries if flow_dir(entry) in num_flow_frames))
 
 
 def extract_flow(src: str, out_root: str, workers: int = 1, video_root: Optional[str] = None,

@@ -1,4 +1,4 @@
-"""Output paths derived from input names, kept inside the output folder.
+"""Output paths derived from input names, kept inside the output folder, and never an input.
 
 Tools that map the entries of an annotation file (or a folder listing) to output files,
 such as flow extraction, feature extraction and inference outputs, build each output path
@@ -7,11 +7,35 @@ empty, or would resolve outside the output folder through a symbolic link is ref
 an error naming the annotation file and line; nothing is then written or removed for it.
 """
 import os.path as osp
-from typing import Optional
+from typing import Iterable, Optional
 
 
 class UnsafeOutputPath(ValueError):
     """An input name would put output outside the output folder."""
+
+
+class OutputIsInputError(ValueError):
+    """An output file is one of the tool's inputs: writing it would destroy the input."""
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return osp.samefile(first, second)  # links and hard links too
+    except OSError:  # one does not exist (yet): compare where the paths lead
+        return osp.realpath(first) == osp.realpath(second)
+
+
+def check_not_an_input(output: str, inputs: Iterable[Optional[str]], what: str) -> None:
+    """Refuse an ``output`` that is the same file as one of ``inputs`` (None is skipped).
+
+    Raises:
+        OutputIsInputError: naming ``what`` (the flag), the output and the input.
+    """
+    for source in inputs:
+        if source is not None and '://' not in str(source) and _same_file(output, source):
+            raise OutputIsInputError(
+                f'{what} {output} is the input {source}: writing it would destroy the input; '
+                'choose another output file')
 
 
 def _why_unsafe(relative_name: str) -> Optional[str]:
@@ -62,4 +86,4 @@ def safe_output_path(out_root: str, relative_name: str, source: str,
     return path
 
 
-__all__ = ['UnsafeOutputPath', 'safe_output_path']
+__all__ = ['OutputIsInputError', 'UnsafeOutputPath', 'check_not_an_input', 'safe_output_path']

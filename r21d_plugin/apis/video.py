@@ -2,7 +2,10 @@
 
 The use side (prediction, timelines, feature extraction) reads a video once, front to back,
 in chunks, and yields the clips of consecutive windows; only the frames that a window still
-needs are kept, so memory does not grow with the video's length.
+needs are kept, so memory does not grow with the video's length. Files are decoded by one
+of ``data.decoders``' backends (``decoder=``, with its per-call ``timeout``), each frame
+transformed as soon as it is decoded where a ``frame_transform`` is given (the config's
+resize: memory does not grow with the resolution either).
 
 **The window rule.** A window is ``span = (clip_len - 1) * frame_interval + 1`` source
 frames starting at frame ``start``; its clip is the frames ``start + i * frame_interval``,
@@ -178,12 +181,6 @@ class Video:
             parts.extend(frames if self.frame_transform is None
                          else [self.frame_transform(frame) for frame in frames])
         return np.stack(parts)
-
-    def close(self) -> None:
-        """Release the decoder now (it is also released when the object is collected)."""
-        close = getattr(self._reader, 'close', None)
-        if close is not None:
-            close()
 
     def windows(self, clip_len: int, stride: int, frame_interval: int = 1,
                 starts: Optional[Sequence[int]] = None,

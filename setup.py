@@ -9,8 +9,9 @@ import shutil
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
-#: ONNX export and its verification in ONNX Runtime (r21d_plugin.apis.export).
-DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2']
+#: ONNX export and its verification in ONNX Runtime and OpenVINO (r21d_plugin.apis.export),
+#: the two CPU runtimes the use side can run an export in (r21d_plugin.apis.runtimes).
+DEPLOY_REQUIRES = ['onnx>=1.16,<2', 'onnxruntime>=1.18,<2', 'openvino>=2024.0']
 TENSORBOARD_REQUIRES = ['tensorboard']
 
 INSTALL_REQUIRES = [

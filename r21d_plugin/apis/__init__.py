@@ -5,15 +5,17 @@
 one way a network is loaded (``load_config``: names or paths; ``load_model``: a checkpoint
 checked against its config; ``load_recognizer``: ready for videos); ``inference`` runs it
 on videos (``predict``: the config's multi-clip test, ``timeline``: every window of a long
-video); ``visualization`` draws the results; ``inputs`` expands command-line inputs into
+video; ``video_workers``: videos decoded in loading processes, in input order);
+``visualization`` draws the results; ``inputs`` expands command-line inputs into
 videos; ``export`` writes a recognizer as a verified ONNX or TorchScript file; ``features``
-turns every window of a video (or of every video of a dataset) into features of one layer.
+turns every window of a video (or of every video of a dataset) into features of one layer;
+``runtimes`` runs an ONNX export in ONNX Runtime or OpenVINO.
 Their speed is measured in ``r21d_plugin.benchmark``.
 """
 from .clip_pipeline import ClipPipeline
 from .export import ExportError, ExportResult, export_recognizer
 from .features import FeatureExtractor, extract_features, extract_video_features
-from .inference import Prediction, StreamScores, Timeline, predict, timeline
+from .inference import Prediction, StreamScores, Timeline, iter_predict, predict, timeline
 from .inputs import VideoItem, collect_videos
 from .loading import (RecognizerLoadError, VideoRecognizer, load_config, load_model,
                       load_recognizer)
@@ -24,7 +26,7 @@ from .visualization import plot_timeline, write_labelled_video
 __all__ = ['ClipPipeline', 'Video', 'VideoInfo', 'VideoReadError', 'open_video',
            'window_frames', 'window_span', 'window_starts', 'Prediction',
            'RecognizerLoadError', 'StreamScores', 'Timeline', 'VideoRecognizer', 'load_config',
-           'load_model', 'load_recognizer', 'predict', 'timeline', 'VideoItem',
+           'load_model', 'load_recognizer', 'iter_predict', 'predict', 'timeline', 'VideoItem',
            'collect_videos', 'plot_timeline', 'write_labelled_video', 'ExportError',
            'ExportResult', 'export_recognizer', 'FeatureExtractor', 'extract_features',
            'extract_video_features']

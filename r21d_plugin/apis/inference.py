@@ -3,7 +3,9 @@
 ``predict`` runs the config's multi-clip test on each video exactly as MMAction2's test does
 (``SampleFrames`` in test mode chooses the clips, the config's test pipeline prepares them,
 the clip scores are softmax-averaged), but decodes each video once as a stream and runs its
-clips as one batch. ``timeline`` scores every window of ``L`` frames every ``S`` frames of a
+clips as one batch; with ``workers``, loading processes decode and prepare the videos
+(``clip_preparation``, ``video_workers``) while this one runs the networks, the results in
+input order. ``timeline`` scores every window of ``L`` frames every ``S`` frames of a
 long video (``video.Video.windows``: bounded memory whatever the length). Both take an RGB
 recognizer and, optionally, a flow recognizer whose flow is computed on the fly from the
 same frames (``FarnebackFlow``); the two are fused with ``TwoStreamRecognizer``'s rule.
@@ -22,14 +24,14 @@ from mmengine.dataset import pseudo_collate
 from tqdm import tqdm
 
 from ..data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
+from ..engine.device import Precision, amp_dtype, autocast
 from ..models.two_stream import fuse_scores
-from .clip_pipeline import _step_type, shared_frame_transform
+from .clip_preparation import ClipPreparer, PreparedVideo, VideoInput
 from .loading import RecognizerLoadError, VideoRecognizer
-from .video import (Video, VideoInfo, VideoReadError, VideoSource, default_stride,
-                    window_frames, window_span, window_starts)
+from .video import (Video, VideoInfo, VideoReadError, default_stride, window_span,
+                    window_starts)
+from .video_workers import prepared_in_order
 
-#: What ``predict`` and ``timeline`` take as one video.
-VideoInput = Union[VideoSource, Video]
 
 
 # ------------------------------------------------------------------------------ results
@@ -170,7 +172,9 @@ class _Streams:
     """The RGB stream, and optionally a flow stream fused with it, on the same frames."""
 
     def __init__(self, rgb: VideoRecognizer, flow: Optional[VideoRecognizer],
-                 fusion_alpha: float, clip_len: Optional[int] = None) -> None:
+                 fusion_alpha: float, clip_len: Optional[int] = None,
+                 amp: Precision = None, decoder: Decoder = 'auto',
+                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> None:
         if flow is None:
             self.streams = OrderedDict([(rgb.modality.lower(), rgb)])
         else:
@@ -186,55 +190,33 @@ class _Streams:
                 raise ValueError(f'fusion_alpha must be in [0, 1], got {fusion_alpha}')
             self.streams = OrderedDict([('rgb', rgb), ('flow', flow)])
         self.alpha = fusion_alpha
+        amp_dtype(amp)  # an unknown name fails here, before any video
+        self.amp = amp
         lengths = {name: stream.clip_len for name, stream in self.streams.items()}
         if clip_len is None and len(set(lengths.values())) > 1:
             raise RecognizerLoadError(
                 f'the streams see clips of different lengths: {lengths} frames; pass the '
                 f'window length to use for both')
         self.clip_len = clip_len or next(iter(lengths.values()))
-        self.pipelines = {name: stream.clip_pipeline(self.clip_len)
-                          for name, stream in self.streams.items()}
-        intervals = {pipeline.frame_interval for pipeline in self.pipelines.values()}
+        pipelines = {name: stream.clip_pipeline(self.clip_len)
+                     for name, stream in self.streams.items()}
+        intervals = {pipeline.frame_interval for pipeline in pipelines.values()}
         if len(intervals) > 1:
             raise RecognizerLoadError(f'the streams take frames at different intervals: '
                                       f'{intervals}')
         self.frame_interval = intervals.pop()
-        # One read serves both: the flow stream's L+1 frames, the RGB stream's first L.
-        self.frames_per_clip = max(p.frames_per_clip for p in self.pipelines.values())
+        self.preparer = ClipPreparer(rgb.name, rgb.test_pipeline, pipelines,
+                                     self.frame_interval, decoder, decode_timeout)
+        self.frames_per_clip = self.preparer.frames_per_clip
         self.labels = next((s.labels for s in self.streams.values() if s.labels), None)
-        # the streams' common resize runs on each frame as it is decoded
-        self.frame_transform = shared_frame_transform(list(self.pipelines.values()))
-
-    def open(self, source: VideoInput, name: Optional[str], decoder: Decoder,
-             timeout: Optional[float]) -> Video:
-        """``source`` as a ``Video`` resizing its frames while decoding (a ``Video`` given
-        is used as it is)."""
-        if isinstance(source, Video):
-            return source
-        return Video(source, name, decoder=decoder, timeout=timeout,
-                     frame_transform=self.frame_transform)
-
-    def resized(self, video: Video) -> bool:
-        """Whether ``video``'s frames went through the streams' resize already."""
-        return (video.frame_transform is not None
-                and video.frame_transform == self.frame_transform)
-
-    def pack(self, name: str, clips: Sequence[np.ndarray], resized: bool = False) -> dict:
-        """One sample of ``clips`` for a stream: each clip is prepared on its own (so only
-        its resized crops are kept) and the views are put in the order the config's
-        pipeline makes for all clips at once (crop by crop)."""
-        pipeline = self.pipelines[name]
-        packed = [pipeline([clip[:pipeline.frames_per_clip]], resized) for clip in clips]
-        views = torch.stack([sample['inputs'] for sample in packed], dim=1)
-        data_sample = packed[0]['data_samples']
-        data_sample.set_metainfo(dict(num_clips=len(clips)))
-        return dict(inputs=views.flatten(0, 1), data_samples=data_sample)
 
     def run(self, samples: Dict[str, List[dict]]) -> Dict[str, list]:
-        """Each stream's predictions of its samples (one batch per stream)."""
+        """Each stream's predictions of its samples (one batch per stream), under the
+        ``amp`` autocast on the stream's device."""
         outputs = {}
-        with torch.no_grad():
-            for name, stream in self.streams.items():
+        for name, stream in self.streams.items():
+            device = next(stream.model.parameters()).device
+            with torch.no_grad(), autocast(device, self.amp):
                 outputs[name] = stream.model.test_step(pseudo_collate(samples[name]))
         return outputs
 
@@ -250,49 +232,52 @@ def _source_name(source: VideoInput, index: int) -> str:
     return str(source) if isinstance(source, str) else f'<frames {index}>'
 
 
-def _test_clips(recognizer: VideoRecognizer, frames_per_clip: int,
-                num_frames: int) -> np.ndarray:
-    """(num_clips, frames_per_clip) frame indices of the config's test clips: its own
-    ``SampleFrames`` (test mode) decides them, so they are MMAction2's test clips."""
-    from mmaction.registry import TRANSFORMS
-
-    step = next(s for s in recognizer.test_pipeline if _step_type(s) == 'SampleFrames')
-    sampler = TRANSFORMS.build(dict(step, clip_len=frames_per_clip, test_mode=True))
-    results = sampler(dict(total_frames=num_frames, start_index=0))
-    clips = np.asarray(results['frame_inds']).reshape(-1, frames_per_clip)
-    for clip in clips:
-        if not np.array_equal(clip, window_frames(int(clip[0]), num_frames, frames_per_clip,
-                                                  sampler.frame_interval)):
-            raise ValueError(f'{recognizer.name}: SampleFrames {step} picks frames outside the '
-                             f'window rule (r21d_plugin.apis.video); use its default options')
-    return clips
-
-
-def _predict_video(streams: _Streams, video: Video, topk: int) -> Prediction:
-    # The first (RGB) stream's test clips, L+1 frames long with a flow stream, as
-    # two_stream_pipeline samples them.
-    first = next(iter(streams.streams.values()))
-    clip_frames = _test_clips(first, streams.frames_per_clip, video.num_frames)
-    clips = [clip for _, clip in video.windows(streams.frames_per_clip, 1,
-                                               streams.frame_interval,
-                                               starts=clip_frames[:, 0].tolist())]
-    resized = streams.resized(video)
-    outputs = streams.run({name: [streams.pack(name, clips, resized)]
-                           for name in streams.streams})
+def _predict_prepared(streams: _Streams, prepared: PreparedVideo, topk: int) -> Prediction:
+    outputs = streams.run({name: [sample] for name, sample in prepared.samples.items()})
     videos = {name: output[0].pred_score.cpu() for name, output in outputs.items()}
     per_clip = {name: output[0].clip_scores.cpu() for name, output in outputs.items()}
     result = _scores(streams.fuse(videos), streams.fuse(per_clip), topk, streams.labels)
     stream_scores = ({name: _scores(videos[name], per_clip[name], topk, streams.labels)
                       for name in streams.streams} if len(streams.streams) > 1 else {})
-    span = window_span(streams.frames_per_clip, streams.frame_interval)
-    return Prediction(video.name, video.info, clip_frames, video.num_frames < span, result,
-                      stream_scores)
+    return Prediction(prepared.name, prepared.info, prepared.clip_frames, prepared.looped,
+                      result, stream_scores)
 
 
 def _scores(video: torch.Tensor, clips: torch.Tensor, k: int,
             labels: Optional[List[str]]) -> StreamScores:
     video_np = video.float().numpy()
     return StreamScores(video_np, clips.float().numpy(), _topk(video_np, k, labels))
+
+
+def iter_predict(recognizer: VideoRecognizer,
+                 videos: Sequence[VideoInput],
+                 topk: int = 5,
+                 flow: Optional[VideoRecognizer] = None,
+                 fusion_alpha: float = 0.5,
+                 errors: str = 'raise',
+                 workers: int = 0,
+                 amp: Precision = None,
+                 decoder: Decoder = 'auto',
+                 decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT
+                 ) -> Iterator[Prediction]:
+    """``predict``'s predictions one by one, in the order of ``videos``, as they are ready
+    (arguments: ``predict``'s)."""
+    if errors not in ('raise', 'keep'):
+        raise ValueError(f"errors must be 'raise' or 'keep', got {errors!r}")
+    sources = list(videos)
+    if workers and any(isinstance(source, Video) for source in sources):
+        raise ValueError('loading workers take video files or frames, not opened Video '
+                         'objects: pass their paths, or workers=0')
+    streams = _Streams(recognizer, flow, fusion_alpha, amp=amp, decoder=decoder,
+                       decode_timeout=decode_timeout)
+    for index, prepared, error in prepared_in_order(sources, streams.preparer, workers):
+        if error is None:
+            yield _predict_prepared(streams, prepared, topk)
+            continue
+        name = _source_name(sources[index], index)
+        if errors == 'raise':
+            raise VideoReadError(name, error)
+        yield Prediction(name, error=error)
 
 
 def predict(recognizer: VideoRecognizer,
@@ -302,6 +287,8 @@ def predict(recognizer: VideoRecognizer,
             fusion_alpha: float = 0.5,
             errors: str = 'raise',
             progress: bool = False,
+            workers: int = 0,
+            amp: Precision = None,
             decoder: Decoder = 'auto',
             decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT
             ) -> Union[Prediction, List[Prediction]]:
@@ -320,6 +307,11 @@ def predict(recognizer: VideoRecognizer,
         errors (str): ``'raise'`` a ``VideoReadError`` for an unreadable video, or
             ``'keep'`` going: its ``Prediction`` then holds the ``error``. Default: 'raise'.
         progress (bool): a progress bar over the videos. Default: False.
+        workers (int): loading processes that decode and prepare the videos while the
+            network runs (``video_workers``: input order, memory bounded, a video that
+            crashes its decoder costs only itself); 0 decodes in this process. Default: 0.
+        amp (str, optional): ``'bf16'`` or ``'fp16'``: run the networks under autocast in
+            that precision (``engine.device.autocast``). Default: None (float32).
         decoder (str | type): the video decoder (``data.decoders``). Default: ``'auto'``.
         decode_timeout (float, optional): seconds a decoder call may take before the video
             fails as hung (its ``error`` with ``errors='keep'``); None: no limit.
@@ -328,20 +320,11 @@ def predict(recognizer: VideoRecognizer,
     Returns:
         Prediction | list[Prediction]: one per video (a list for a list).
     """
-    if errors not in ('raise', 'keep'):
-        raise ValueError(f"errors must be 'raise' or 'keep', got {errors!r}")
     single = not isinstance(videos, (list, tuple))
     sources = [videos] if single else list(videos)
-    streams = _Streams(recognizer, flow, fusion_alpha)
-    predictions = []
-    for index, source in enumerate(tqdm(sources, unit='video', disable=not progress)):
-        try:
-            video = streams.open(source, None, decoder, decode_timeout)
-            predictions.append(_predict_video(streams, video, topk))
-        except VideoReadError as error:
-            if errors == 'raise':
-                raise
-            predictions.append(Prediction(_source_name(source, index), error=error.reason))
+    predictions = list(tqdm(iter_predict(recognizer, sources, topk, flow, fusion_alpha,
+                                         errors, workers, amp, decoder, decode_timeout),
+                            total=len(sources), unit='video', disable=not progress))
     return predictions[0] if single else predictions
 
 
@@ -362,6 +345,7 @@ def timeline(recognizer: VideoRecognizer,
              fusion_alpha: float = 0.5,
              batch_size: int = 8,
              progress: bool = False,
+             amp: Precision = None,
              decoder: Decoder = 'auto',
              decode_timeout: Optional[float] = DEFAULT_DECODE_TIMEOUT) -> Timeline:
     """Scores of every window of a (long) video, decoded as a stream in bounded memory.
@@ -382,14 +366,15 @@ def timeline(recognizer: VideoRecognizer,
         fusion_alpha (float): the RGB weight of the fusion. Default: 0.5.
         batch_size (int): windows per forward pass. Default: 8.
         progress (bool): a progress bar over the windows. Default: False.
+        amp (str, optional): ``'bf16'`` or ``'fp16'`` autocast, as in ``predict``.
         decoder (str | type), decode_timeout (float, optional): as in ``predict``.
 
     Raises:
         VideoReadError: the video cannot be read (naming it and why).
     """
-    streams = _Streams(recognizer, flow, fusion_alpha, window)
-    video = streams.open(video, None, decoder, decode_timeout)
-    resized = streams.resized(video)
+    streams = _Streams(recognizer, flow, fusion_alpha, window, amp, decoder, decode_timeout)
+    video = streams.preparer.open(video)
+    resized = streams.preparer.resized(video)
     interval, frames = streams.frame_interval, streams.frames_per_clip
     stride = stride or default_stride(frames, interval)
     starts = window_starts(video.num_frames, frames, stride, interval)
@@ -397,7 +382,7 @@ def timeline(recognizer: VideoRecognizer,
     windows = tqdm(video.windows(frames, stride, interval), total=len(starts),
                    unit='window', disable=not progress, leave=False)
     for batch in _batches(windows, batch_size):
-        samples = {name: [streams.pack(name, [clip], resized) for _, clip in batch]
+        samples = {name: [streams.preparer.pack(name, [clip], resized) for _, clip in batch]
                    for name in streams.streams}
         for name, outputs in streams.run(samples).items():
             per_stream[name].extend(output.pred_score.cpu() for output in outputs)

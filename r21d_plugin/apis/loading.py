@@ -23,6 +23,7 @@ from mmengine.registry import init_default_scope
 
 from ..configs import resolve_config
 from ..engine.checkpoint_loading import load_checked
+from ..engine.device import use_device
 from ..label_maps import LabelMapError, load_label_map
 from ..zoo import local_checkpoint, resolve
 from .clip_pipeline import ClipPipeline, _step_type, config_test_pipeline
@@ -81,7 +82,8 @@ def build_model(cfg: Config, **backbone_overrides) -> nn.Module:
 
 
 def load_model(config: ConfigLike, checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu', cfg_options: Optional[dict] = None,
+               device: Union[None, str, torch.device] = None,
+               cfg_options: Optional[dict] = None,
                **backbone_overrides) -> nn.Module:
     """A config's recognizer with a checkpoint's weights, in eval mode on ``device``.
 
@@ -92,7 +94,9 @@ def load_model(config: ConfigLike, checkpoint: Optional[str] = None,
             output, or ``r21d://NAME``), loaded strictly after ``check_checkpoint_fits``.
             Default: None (a published model's weights; for a config, the network's initial
             weights, ``init_weights``: for speed measurements and tests).
-        device (str | torch.device): where the model runs. Default: ``'cpu'``.
+        device (str | torch.device, optional): where the model runs (``use_device``: on the
+            CPU, glibc keeps freed memory from here on). Default: ``'cuda:0'`` where torch
+            sees a GPU, else ``'cpu'``.
         cfg_options (dict, optional): overrides merged into the config.
         backbone_overrides: backbone arguments that leave the weights as they are.
 
@@ -103,6 +107,7 @@ def load_model(config: ConfigLike, checkpoint: Optional[str] = None,
         CheckpointMismatchError: it does not fit the config.
         ZooError: a published model's weights cannot be fetched or verified.
     """
+    device = use_device(device)  # a device torch does not see fails before the build
     config, checkpoint = resolve_model(config, checkpoint)
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, **backbone_overrides)
@@ -195,7 +200,7 @@ def _labels(cfg: Config, label_map: Optional[str], num_classes: int,
 
 def load_recognizer(config: ConfigLike,
                     checkpoint: Optional[str] = None,
-                    device: Union[str, torch.device] = 'cpu',
+                    device: Union[None, str, torch.device] = None,
                     label_map: Optional[str] = None,
                     cfg_options: Optional[dict] = None,
                     labels: bool = True) -> VideoRecognizer:
@@ -207,7 +212,8 @@ def load_recognizer(config: ConfigLike,
             (``'r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'``).
         checkpoint (str, optional): its checkpoint (``load_model``). Default: None (a
             published model's weights; for a config, initial weights).
-        device (str | torch.device): where the model runs. Default: ``'cpu'``.
+        device (str | torch.device, optional): where the model runs (``load_model``).
+            Default: ``'cuda:0'`` where torch sees a GPU, else ``'cpu'``.
         label_map (str, optional): a packaged label map's name (``'kinetics400'``,
             ``'sports1m'``) or a file of class names, one per line. Default: the config's
             top-level ``label_map``; without one, classes are reported as indices.

@@ -19,7 +19,8 @@ and, for the data pipeline of the project's Kinetics config on generated videos,
 clips/s and 10-clip test clips/s at the config's worker count, and how many decoder calls
 each test video costs; and, for published networks' configs on a generated video, the use
 side: the inference tool's videos/s, timeline and feature-extraction windows/s (with the
-shares of decoding, preprocessing and the network) and ONNX Runtime beside PyTorch.
+shares of decoding, preprocessing and the network) and the ONNX export in ONNX Runtime and
+OpenVINO beside PyTorch, with and without the CPU allocator setting.
 
 Each network's models are timed round-robin, every other round in reverse order (see
 ``interleaved_timings``), so that the ratios between them survive a machine shared with
@@ -34,7 +35,8 @@ shortcuts stay MMAction2's), torchvision's ``VideoResNet`` (``r3d_18``, ``mc3_18
 Cut by concern: ``settings`` (what a run measures), ``peers`` (the compared models),
 ``candidates`` (each network's rows), ``timing`` (interleaved timings, FLOPs, memory, the
 machine's peak), ``measure`` (the measured steps, one network's rows), ``pipeline`` (the
-data pipeline), ``use_side`` (inference, features, export), ``run`` (a whole run and its
+data pipeline), ``use_side`` (inference, features, export), ``runtimes`` (the export's
+runtimes beside PyTorch, a process per allocator setting), ``run`` (a whole run and its
 comparison), ``report`` (tables and JSON).
 """
 from .report import format_report, save_result

@@ -8,8 +8,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmaction.registry import MODELS
+
+from ..engine.device import autocast
 from .candidates import Candidate, prepare, to_memory_format
-from .peers import autocast_context
 from .settings import BenchmarkSettings, RECOGNIZER_CONFIG
 from .timing import interleaved_timings, median, summarise
 
@@ -76,7 +77,7 @@ def multi_clip_test_step(recognizer: nn.Module, row: Candidate, settings: Benchm
 
     def step():
         # no_grad, as MMAction2's TestLoop runs it
-        with torch.no_grad(), autocast_context(device.type, row.autocast_dtype):
+        with torch.no_grad(), autocast(device, row.autocast_dtype):
             recognizer.test_step(dict(inputs=videos, data_samples=samples))
 
     return step

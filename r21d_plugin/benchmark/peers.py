@@ -1,12 +1,12 @@
 """The compared models: classifiers around backbones, and peers built to our networks'
 architecture (MMAction2's ResNet3d / ResNet2Plus1d, torchvision's VideoResNet and 2D ResNets).
 """
-from contextlib import nullcontext
-from typing import ContextManager, List, Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
 
+from ..engine.device import autocast
 from ..models import STAGE_BLOCKS, SpatioTemporalResNet
 
 
@@ -64,12 +64,8 @@ class Prepared(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=self.memory_format)
-        with autocast_context(self.device_type, self.autocast_dtype):
+        with autocast(self.device_type, self.autocast_dtype):
             return self.model(x).float()
-
-
-def autocast_context(device_type: str, dtype: Optional[torch.dtype]) -> ContextManager:
-    return nullcontext() if dtype is None else torch.autocast(device_type, dtype=dtype)
 
 
 def stage_temporal_strides(ours: SpatioTemporalResNet) -> List[int]:

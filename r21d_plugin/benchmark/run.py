@@ -167,4 +167,5 @@ def _settings_dict(settings: BenchmarkSettings) -> Dict[str, object]:
     values['data_config'] = config_name(values['data_config'])
     values['use_configs'] = [config_name(path) for path in settings.use_configs]
     values['use_video_size'] = list(settings.use_video_size)
+    values['runtime_cpu_mallocs'] = list(settings.runtime_cpu_mallocs)
     return values

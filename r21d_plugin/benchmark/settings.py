@@ -6,6 +6,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 
 from ..configs import resolve_config
+from ..engine.device import AMP_DTYPES  # noqa: F401 (re-exported: the run's --amp names)
 from ..models import PAPER_NAMES
 
 
@@ -26,7 +27,6 @@ USE_CONFIGS = (resolve_config('pretrained/r2plus1d_r18_torchvision_16x1x10_kinet
                resolve_config('pretrained/r2plus1d_r34_vmz_32x1x10_kinetics400-rgb'))
 
 PEER_FAMILIES = ('mmaction2', 'torchvision')
-AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 PRECISION_NAMES = {torch.float32: 'float32', torch.bfloat16: 'bfloat16',
                    torch.float16: 'float16'}
 
@@ -62,13 +62,17 @@ class BenchmarkSettings:
         pipeline_videos, video_size, video_frames, pipeline_batches: the generated videos
             (per split) and how many batches are timed.
         use_side: measure the use side (``use_side.py``): inference, timeline, feature
-            extraction and the ONNX Runtime export of each of ``use_configs`` (recognizer
-            configs with a test pipeline; their networks at the configs' own sizes).
+            extraction and the ONNX export (ONNX Runtime, OpenVINO) of each of
+            ``use_configs`` (recognizer configs with a test pipeline; their networks at the
+            configs' own sizes).
         use_video_seconds, use_video_size: the generated video the use side runs on (30 fps;
             height, width).
         use_decoders: the video decoders whose use-side rows are measured
             (``decoding.py``); empty: every installed CPU backend, and torchcodec's CUDA
             decoding on a GPU.
+        runtime_cpu_mallocs: the allocator settings (``'keep'``, ``'default'``, as
+            ``cpu_malloc``) the use side's exported file and PyTorch are timed in, side by
+            side (a process each).
     """
 
     networks: Sequence[str] = ('R(2+1)D', )
@@ -102,6 +106,7 @@ class BenchmarkSettings:
     use_video_seconds: float = 4.0
     use_video_size: Tuple[int, int] = (240, 320)
     use_decoders: Sequence[str] = ()
+    runtime_cpu_mallocs: Sequence[str] = ('keep', 'default')
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.networks if name not in PAPER_NAMES]
@@ -110,9 +115,9 @@ class BenchmarkSettings:
         unknown = [name for name in self.amp if name not in AMP_DTYPES]
         if unknown:
             raise ValueError(f'amp must be among {list(AMP_DTYPES)}, got {unknown}')
-        if self.cpu_malloc not in ('keep', 'default'):
-            raise ValueError(f"cpu_malloc must be 'keep' or 'default', got "
-                             f'{self.cpu_malloc!r}')
+        for malloc in (self.cpu_malloc, *self.runtime_cpu_mallocs):
+            if malloc not in ('keep', 'default'):
+                raise ValueError(f"cpu_malloc must be 'keep' or 'default', got {malloc!r}")
         if self.device not in ('cpu', 'cuda'):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
         if self.device == 'cuda' and not torch.cuda.is_available():

@@ -9,8 +9,10 @@ Per config (``BenchmarkSettings.use_configs``, published networks' configs by de
   and the network take turns and their shares of the time add up), in float32 and in each
   autocast precision of the run;
 * per video decoder (``decoding.py``): decoding alone and feature extraction with it;
-* on CPU, the config's network exported to ONNX and run in ONNX Runtime beside PyTorch
-  float32 (and bf16 autocast when the run has it), on the same clips, round-robin.
+* on CPU, the config's network exported to ONNX and run in ONNX Runtime and OpenVINO
+  beside PyTorch float32 (and bf16 autocast, and OpenVINO bfloat16, when the run has bf16),
+  on the same clips, round-robin, once per allocator setting of ``runtime_cpu_mallocs``
+  (each in a process of its own: ``runtimes.compare_runtimes``).
 
 The networks keep their initial weights: speed does not depend on them.
 """
@@ -22,9 +24,10 @@ from mmengine.config import Config
 from tqdm import tqdm
 
 from ..apis.export import ExportError, export_recognizer
-from .use_speed import (inference_throughput, measure_extraction, runtime_throughput,
-                        write_test_video)
+from ..apis.runtimes import RuntimeUnavailableError
 from .decoding import format_decoders, measure_decoders
+from .runtimes import compare_runtimes, format_runtimes
+from .use_speed import inference_throughput, measure_extraction, write_test_video
 from .settings import AMP_DTYPES, BenchmarkSettings, PRECISION_NAMES, config_name
 
 VIDEO_FPS = 30
@@ -33,13 +36,14 @@ EXPORT_BATCH_SIZE = 1  # one clip per call, as a deployed model serving one stre
 
 def _export_rows(config: Config, settings: BenchmarkSettings, directory: str) -> Dict:
     if settings.device != 'cpu':
-        return dict(skipped='ONNX Runtime is measured on CPU only (its CPU execution '
-                    'provider is the one the export is verified with)')
-    try:  # (an ExportError here: onnx or onnxruntime is not installed, or the config)
+        return dict(skipped='the exported file is measured on CPU only (ONNX Runtime and '
+                    'OpenVINO run it on the CPU here)')
+    try:  # (an ExportError here: onnx is not installed, or the config)
         result = export_recognizer(config, None, osp.join(directory, 'model.onnx'))
-        rows = runtime_throughput(result, (EXPORT_BATCH_SIZE, ), settings.warmup,
-                                  settings.iters, bf16='bf16' in settings.amp)
-    except ExportError as error:
+        rows = compare_runtimes(config, result, (EXPORT_BATCH_SIZE, ), settings.warmup,
+                                settings.iters, bf16='bf16' in settings.amp,
+                                cpu_mallocs=settings.runtime_cpu_mallocs)
+    except (ExportError, RuntimeUnavailableError) as error:
         return dict(skipped=str(error))
     return dict(batch_size=EXPORT_BATCH_SIZE, rows=rows)
 
@@ -100,15 +104,12 @@ def format_use_side(use_side: Dict[str, object]) -> List[str]:
                 f"{row['model_windows_per_s']:.3g} | {100 * row['decode_share']:.0f}% | "
                 f"{100 * row['prepare_share']:.0f}% | {100 * row['model_share']:.0f}% |")
     lines += format_decoders(use_side['configs'])
-    lines += ['', '| config | runtime | clips/s (batch 1) | x PyTorch float32 |',
-              '|---|---|---|---|']
     for entry in use_side['configs']:
         export = entry['export']
+        lines += ['', f"{entry['config']}, exported to ONNX, batch "
+                  f"{export.get('batch_size', EXPORT_BATCH_SIZE)}:", '']
         if 'skipped' in export:
-            lines.append(f"| {entry['config']} | not measured: {export['skipped']} | - | - |")
+            lines.append(f"not measured: {export['skipped']}")
             continue
-        base = next(row['clips_per_s'] for row in export['rows']
-                    if row['runtime'] == 'pytorch float32')
-        lines += [f"| {entry['config']} | {row['runtime']} | {row['clips_per_s']:.3g} | "
-                  f"{row['clips_per_s'] / base:.2f} |" for row in export['rows']]
+        lines += format_runtimes(export['rows'])
     return lines

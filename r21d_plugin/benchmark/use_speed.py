@@ -3,7 +3,6 @@
 * ``inference_throughput``: ``predict``'s videos per second (decoding, the config's
   multi-clip test as one batch) and ``timeline``'s windows per second, on a video.
 * ``measure_extraction``: ``extract_features``' windows per second, and where the time goes.
-* ``runtime_throughput``: an exported file's runtime against PyTorch, on the same clips.
 * ``timeline_peak_memory``: the peak resident memory of a fresh process that runs
   ``timeline`` on a generated video of a given length (``timeline_memory``, in a spawned
   process): it must not grow with the length.
@@ -15,23 +14,19 @@ without a checkpoint.
 import multiprocessing
 import os.path as osp
 import resource
-import statistics
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
-import torch.nn as nn
 from mmengine.config import Config
 from tqdm import tqdm
 
-from ..apis.export import ExportError, ExportResult, exported_runner, pytorch_scores, random_clips
 from ..apis.features import FeatureExtractor, extract_features
 from ..apis.inference import predict, timeline
 from ..apis.loading import load_recognizer
-from .timing import interleaved_timings
 
 
 def write_test_video(path: str, seconds: float, fps: int = 30,
@@ -177,63 +172,3 @@ def measure_extraction(config: str, video: str, layer: str = 'pool5',
                 decode_share=timing['decode_s'] / busy,
                 prepare_share=timing['prepare_s'] / busy,
                 model_share=timing['model_s'] / busy)
-
-
-def _bf16_scores(recognizer: nn.Module, clips: torch.Tensor) -> torch.Tensor:
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        return pytorch_scores(recognizer, clips)
-
-
-def runtime_throughput(result: ExportResult, batch_sizes: Sequence[int] = (1, ),
-                       warmup: int = 2, iters: int = 5, bf16: bool = True) -> List[dict]:
-    """Inference clips/s of PyTorch eager (float32 and bf16 autocast) and of an exported
-    file's runtime, on the same clips, in one run.
-
-    PyTorch runs the recognizer the file was exported from as the plugin runs it (fast
-    paths on, the config's memory format); the file runs in ONNX Runtime (CPU, as many
-    threads as torch) or as TorchScript. The three are timed round-robin
-    (``interleaved_timings``), so their ratios hold on a machine shared with other work.
-
-    Args:
-        result (ExportResult): what ``export_recognizer`` returned.
-        batch_sizes (Sequence[int]): clips per call (a fixed-batch file: its batch only).
-        warmup (int): untimed calls of each runtime first. Default: 2.
-        iters (int): timed calls of each runtime. Default: 5.
-        bf16 (bool): include PyTorch under bf16 autocast. Default: True.
-
-    Returns:
-        list[dict]: per batch size and runtime, ``runtime``, ``batch_size``,
-        ``clips_per_s`` and ``step_s`` (median seconds per call).
-    """
-    fixed = result.spec.batch_size
-    if fixed is not None and set(batch_sizes) != {fixed}:
-        raise ExportError(f'{result.path} takes batches of {fixed} clips only, not '
-                          f'{sorted(set(batch_sizes) - {fixed})}')
-    run_file = exported_runner(result.path, result.format)
-    file_runtime = 'onnxruntime' if result.format == 'onnx' else 'torchscript'
-    rows = []
-    for batch_size in batch_sizes:
-        clips = random_clips(result.spec, batch_size)
-        steps = {'pytorch float32': lambda: pytorch_scores(result.recognizer, clips)}
-        if bf16:
-            steps['pytorch bf16 autocast'] = lambda: _bf16_scores(result.recognizer, clips)
-        steps[file_runtime] = lambda: run_file(clips)
-        timings = interleaved_timings(list(steps.values()), [False] * len(steps),
-                                      torch.device('cpu'), warmup, iters)
-        for runtime, timing in zip(steps, timings):
-            step_s = statistics.median(timing['seconds'])
-            rows.append(dict(runtime=runtime, batch_size=batch_size,
-                             clips_per_s=batch_size / step_s, step_s=step_s))
-    return rows
-
-
-def format_throughput(rows: List[dict]) -> str:
-    """The rows of ``runtime_throughput`` as a table, with each runtime's speed relative
-    to PyTorch float32 at the same batch size."""
-    base = {row['batch_size']: row['clips_per_s'] for row in rows
-            if row['runtime'] == 'pytorch float32'}
-    lines = [f'{"runtime":<24}{"batch":>6}{"clips/s":>10}{"s/call":>9}{"vs fp32":>9}']
-    lines += [f'{row["runtime"]:<24}{row["batch_size"]:>6}{row["clips_per_s"]:>10.3g}'
-              f'{row["step_s"]:>9.3g}{row["clips_per_s"] / base[row["batch_size"]]:>8.2f}x'
-              for row in rows]
-    return '\n'.join(lines)

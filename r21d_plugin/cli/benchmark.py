@@ -1,5 +1,5 @@
 """Speed of our networks beside MMAction2's and torchvision's, of the data pipeline, and of
-the use side (inference, timelines, feature extraction, ONNX Runtime).
+the use side (inference, timelines, feature extraction, ONNX Runtime, OpenVINO).
 
 Prints Markdown tables and writes JSON. Examples::
 
@@ -10,7 +10,7 @@ Prints Markdown tables and writes JSON. Examples::
     # a quick check
     r21d-benchmark --clip-len 4 --crop-size 32 --batch-size 2 --base-channels 8 \\
         --peers --no-pipeline --no-use-side
-    # only the use side: inference, timeline, feature extraction, ONNX Runtime
+    # only the use side: inference, timeline, feature extraction, ONNX Runtime, OpenVINO
     r21d-benchmark --no-models --no-pipeline --threads 2
     # on a GPU, with fp16 autocast
     r21d-benchmark --device cuda --amp fp16 bf16 --channels-last --batch-size 32
@@ -82,7 +82,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--pipeline-batches', type=positive_int, default=defaults.pipeline_batches)
     parser.add_argument('--no-use-side', action='store_true',
                         help='skip the use side (inference, timeline, feature extraction, '
-                        'ONNX Runtime)')
+                        'ONNX Runtime, OpenVINO)')
     parser.add_argument('--use-config', nargs='+',
                         default=[config_name(path) for path in defaults.use_configs],
                         help='recognizer configs (paths or names) whose use side is measured')
@@ -93,6 +93,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--decoders', nargs='+', choices=DECODER_CHOICES[1:], default=[],
                         help='video decoders measured on the use side (default: every '
                         'installed CPU one, and torchcodec-cuda on a GPU)')
+    parser.add_argument('--runtime-malloc', nargs='+', choices=['keep', 'default'],
+                        default=list(defaults.runtime_cpu_mallocs),
+                        help='allocator settings the use side times PyTorch, ONNX Runtime '
+                        'and OpenVINO in, side by side (a process each)')
     parser.add_argument('--json', help='write the full results here')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
@@ -120,7 +124,7 @@ def main(argv: List[str]) -> int:
         use_side=not args.no_use_side,
         use_configs=[resolve_config(name) for name in args.use_config],
         use_video_seconds=args.use_seconds, use_video_size=tuple(args.use_video_size),
-        use_decoders=args.decoders)
+        use_decoders=args.decoders, runtime_cpu_mallocs=args.runtime_malloc)
     save = (lambda result: save_result(result, args.json)) if args.json else None
     result = run_benchmark(settings, progress=not args.no_progress, on_update=save)
     print(format_report(result))

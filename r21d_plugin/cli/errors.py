@@ -27,6 +27,7 @@ from ..configs import ConfigNotFoundError
 from ..data.annotations import AnnotationError
 from ..data.decoders import DecoderUnavailableError, TransientDecodeError
 from ..data.prep.paths import OutputIsInputError
+from ..engine.device import DeviceError
 from ..evaluation import DumpError
 from ..engine.preflight import CheckpointNotFoundError, DatasetNotPreparedError
 from ..weights import ConversionError
@@ -42,8 +43,8 @@ VERBOSE_ENV = 'R21D_VERBOSE'
 #: The errors whose message says all a user needs.
 USER_ERRORS = (ConfigNotFoundError, DatasetNotPreparedError, CheckpointNotFoundError,
                UnreadableCheckpointError, UntrustedCheckpointError, ConversionError,
-               AnnotationError, CheckpointMismatchError, OutputIsInputError, DumpError,
-               ToolError, ZooError, DecoderUnavailableError, TransientDecodeError)
+               AnnotationError, CheckpointMismatchError, ZooError, DumpError, ToolError,
+               DecoderUnavailableError, TransientDecodeError, OutputIsInputError, DeviceError)
 VERBOSE_HELP = f'on an error, show its traceback (also: {VERBOSE_ENV}=1)'
 
 

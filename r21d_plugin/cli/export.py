@@ -2,7 +2,8 @@
 
     python tools/deployment/export.py CONFIG [CHECKPOINT] --format {onnx,torchscript}
         --out FILE [--clip-len L] [--crop 112] [--batch-size N|dynamic] [--softmax]
-        [--verify] [--opset K] [--benchmark [N ...]] [--cfg-options KEY=VALUE ...]
+        [--verify] [--device cuda:0] [--opset K] [--benchmark [N ...]]
+        [--cfg-options KEY=VALUE ...]
 
 The file maps a batch of clips N x C x L x H x W (float32; RGB 0..255, or flow in pixels)
 to class scores, the config's normalisation inside the graph; FILE.json says how to feed
@@ -19,7 +20,8 @@ from mmengine.config import DictAction
 from r21d_plugin.apis import export
 from r21d_plugin.apis.export import ExportError, export_recognizer
 from r21d_plugin.apis.loading import RecognizerLoadError
-from r21d_plugin.benchmark import use_speed
+from r21d_plugin.benchmark.runtimes import compare_runtimes, format_runtimes
+from r21d_plugin.engine.device import default_device
 from r21d_plugin.cli.errors import ToolError, cli_main, positive_int, tool_parser
 
 
@@ -55,12 +57,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='output probabilities instead of logits')
     parser.add_argument('--verify', action='store_true',
                         help='run the file on random clips at two batch sizes and compare '
-                        'with PyTorch (exit 1 above 1e-4 of the scores\' scale)')
+                        'with PyTorch (exit 1 above 1e-4 of the scores\' scale), in ONNX '
+                        'Runtime and, where installed, OpenVINO')
+    parser.add_argument('--device', default=default_device(),
+                        help='where PyTorch computes the scores verified against (cpu, '
+                        'cuda:0, ...). Default: cuda:0 where torch sees a GPU, else cpu')
     parser.add_argument('--opset', type=positive_int, default=None,
                         help='ONNX opset, 11..20 (default: 17)')
     parser.add_argument('--benchmark', type=positive_int, nargs='*', default=None, metavar='N',
-                        help='time the file\'s runtime beside PyTorch float32 and bf16 '
-                        'autocast on the same clips, at these batch sizes (default: 1)')
+                        help='time the file in ONNX Runtime and OpenVINO (or TorchScript) '
+                        'beside PyTorch float32 and bf16 autocast on the CPU, on the same '
+                        'clips, at these batch sizes (default: 1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs, e.g. '
                         'model.cls_head.num_classes=101')
@@ -79,9 +86,8 @@ def _print_export(result) -> None:
 
 
 def _print_verification(result) -> None:
-    runtime = 'onnxruntime' if result.format == 'onnx' else 'TorchScript'
     for row in result.verification:
-        print(f'verify: {runtime} vs PyTorch, batch {row["batch_size"]}: max |diff| '
+        print(f'verify: {row["runtime"]} vs PyTorch, batch {row["batch_size"]}: max |diff| '
               f'{row["max_abs_diff"]:.2e} = {row["relative_diff"]:.2e} of the largest '
               f'|score| ({row["scale"]:.3g})')
 
@@ -93,7 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         result = export_recognizer(
             args.config, args.checkpoint, args.out, fmt=args.fmt, clip_len=args.clip_len,
             crop=args.crop, batch_size=args.batch_size, softmax=args.softmax,
-            opset=args.opset, verify=args.verify, cfg_options=args.cfg_options)
+            opset=args.opset, verify=args.verify, cfg_options=args.cfg_options,
+            device=args.device)
         _print_export(result)
         if args.verify:
             _print_verification(result)
@@ -104,7 +111,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f'verify: passed (tolerance {export.spec.VERIFY_TOLERANCE:.0e})')
         if args.benchmark is not None:
             batch_sizes = args.benchmark or [result.spec.batch_size or 1]
-            print(use_speed.format_throughput(use_speed.runtime_throughput(result, batch_sizes)))
+            # (the recognizer's config: a published model's name resolved, --cfg-options in)
+            rows = compare_runtimes(result.recognizer.cfg, result, batch_sizes, bf16=True)
+            print('\n'.join(format_runtimes(rows)))
     except (ExportError, RecognizerLoadError) as error:
         raise ToolError(error) from error
     return 0

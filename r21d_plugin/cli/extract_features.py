@@ -7,6 +7,8 @@ Examples:
         --layer conv4 --stride 8 --amp bf16
     python tools/extract_features.py RGB_CONFIG RGB_CKPT videos/ features/ \\
         --flow-config FLOW_CONFIG --flow-checkpoint FLOW_CKPT        # RGB and flow, side by side
+    python tools/extract_features.py CONFIG CHECKPOINT videos/ features/ --device cpu \\
+        --runtime openvino                        # on CPUs: the network in OpenVINO
     bash tools/dist_extract_features.sh CONFIG CHECKPOINT videos/ features/ 8   # 8 GPUs
 
 Exit status: 0 when every video is done (or was already), 1 when some failed (named, with
@@ -28,7 +30,10 @@ from r21d_plugin.cli.errors import (cli_main, error_line, non_negative_int, posi
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,
                                        LAYER_STAGES, FeatureExtractor, OutputInUseError,
                                        extract_features)
+from r21d_plugin.apis.features.runtime import CACHE_FOLDER, FEATURE_TOLERANCE, VERIFY_CLIPS
 from r21d_plugin.apis.loading import load_recognizer
+from r21d_plugin.apis.runtimes import RUNTIMES
+from r21d_plugin.engine.device import default_device, use_device
 from r21d_plugin.zoo import is_model, resolve
 from r21d_plugin.engine.launch import (LAUNCHERS, init_cpu_process_group,
                                        shutdown_distributed)
@@ -62,8 +67,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='windows per forward pass')
     parser.add_argument('--workers', type=non_negative_int, default=2,
                         help='decoding processes (per rank); 0 decodes in the main process')
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
-                        choices=['cpu', 'cuda'])
+    parser.add_argument('--device', default=default_device(),
+                        help='cpu, cuda, cuda:1, ...: cuda:0 where torch sees a GPU, else cpu '
+                        '(under a launcher each rank takes the GPU of its LOCAL_RANK)')
+    parser.add_argument('--runtime', choices=('pytorch', ) + RUNTIMES, default='pytorch',
+                        help='run the networks in PyTorch, or exported to ONNX in ONNX Runtime '
+                        'or OpenVINO (CPU, float32; checked against PyTorch on random clips '
+                        'before any video)')
+    parser.add_argument('--onnx', metavar='FILE',
+                        help='with --runtime: the exported network to use, made there if '
+                        'absent (default: exported once into OUT/.runtime)')
     parser.add_argument('--amp', choices=list(AMP_DTYPES),
                         help='run the networks under autocast in this dtype (features are '
                         'stored as float32)')
@@ -81,21 +94,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if bool(args.flow_config) != bool(args.flow_checkpoint) and not is_model(args.flow_config):
         parser.error('--flow-config and --flow-checkpoint go together (or --flow-config is a '
                      'published model\'s name)')
-    for name in ('clip_len', 'stride', 'batch_size'):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be positive')
-    if args.workers < 0:
-        parser.error('--workers must be 0 or more')
+    if args.onnx and args.runtime == 'pytorch':
+        parser.error('--onnx names the exported network of --runtime onnxruntime|openvino')
     return args
 
 
 def _device(name: str) -> torch.device:
-    if name == 'cpu':
-        return torch.device('cpu')
-    if not torch.cuda.is_available():
-        raise ValueError('--device cuda: no CUDA device is visible')
-    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-    torch.cuda.set_device(device)
+    """The device of this process: ``name``; a GPU under a launcher is its rank's own."""
+    device = use_device(name)
+    if device.type == 'cuda':
+        if 'LOCAL_RANK' in os.environ:
+            device = use_device(f'cuda:{int(os.environ["LOCAL_RANK"])}')
+        torch.cuda.set_device(device)
     return device
 
 
@@ -124,8 +134,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 extractor = FeatureExtractor(model, args.layer, args.keep_map, args.clip_len,
                                              args.stride, args.amp, flow_model, args.decoder,
                                              decode_timeout(args))
+                differences = extractor.use_runtime(
+                    args.runtime, osp.join(args.out, CACHE_FOLDER), args.onnx)
             except RuntimeError as exc:  # weights or inputs that do not fit the network
                 raise ValueError(str(exc)) from None
+            if differences and (not dist.is_initialized() or dist.get_rank() == 0):
+                print(f'{args.runtime}: features within {max(differences.values()):.1e} of '
+                      f"PyTorch's (of their scale) on {VERIFY_CLIPS} random clips, tolerance "
+                      f'{FEATURE_TOLERANCE:.0e}')
             # what a resumed run must match: the weights by content, not by file name
             names = dict(config=osp.basename(args.config),
                          checkpoint_sha256=file_sha256(args.checkpoint),

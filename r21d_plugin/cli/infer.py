@@ -1,7 +1,8 @@
 """Recognize actions in your own videos with a config and a checkpoint, or a published model.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] [--label-map FILE] [--topk 5]
-        [--device cpu] [--json OUT.json] [--timeline --clip-len L --stride S --plot OUT.png]
+        [--device cuda:0] [--amp bf16] [--workers 4] [--json OUT.json]
+        [--timeline --clip-len L --stride S --plot OUT.png]
         [--flow-config CFG --flow-checkpoint CKPT --fusion-alpha 0.5] [--out-video OUT.mp4]
     python tools/infer.py NAME INPUT [INPUT ...] [--flow-config FLOW_NAME] [options]
         [--decoder auto|torchcodec|pyav|decord] [--decode-timeout SECONDS]
@@ -18,6 +19,7 @@ status is then 1.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -26,8 +28,8 @@ from mmengine.config import DictAction
 from tqdm import tqdm
 
 from ..data.decoders.options import add_decoder_arguments, decode_timeout
-from .errors import ToolError, cli_main, positive_int, tool_parser
-from ..apis.inference import Prediction, Timeline, predict, timeline
+from .errors import ToolError, cli_main, non_negative_int, positive_int, tool_parser
+from ..apis.inference import Prediction, Timeline, iter_predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
 from ..apis.inputs import VideoItem, collect_videos, is_video_input
 from ..apis.video import Video, VideoReadError
@@ -36,11 +38,14 @@ from ..data.annotations import shown_name
 from ..data.prep.paths import check_not_an_input
 from ..engine.checkpoint import atomic_write
 from ..engine.checkpoint_loading import CheckpointMismatchError
+from ..engine.device import AMP_DTYPES, default_device
 from ..label_maps import LabelMapError
 from ..zoo import is_model, resolve
 
 #: Classes drawn on ``--out-video`` frames.
 DRAWN_CLASSES = 3
+#: Decoding processes by default: enough to keep a GPU fed, few enough for a laptop.
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -61,7 +66,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '
                         '(kinetics400, sports1m). Default: the config\'s label_map')
     parser.add_argument('--topk', type=positive_int, default=5, help='classes shown per video')
-    parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
+    parser.add_argument('--device', default=default_device(),
+                        help='cpu, cuda, cuda:1, ... Default: cuda:0 where torch sees a GPU, '
+                        'else cpu')
+    parser.add_argument('--amp', choices=list(AMP_DTYPES),
+                        help='run the networks under autocast in this precision (scores are '
+                        'reported in float32). Default: float32')
+    parser.add_argument('--workers', type=non_negative_int, default=DEFAULT_WORKERS,
+                        help='processes that decode and prepare the videos while the network '
+                        'runs (results stay in input order); 0 decodes in this process. '
+                        'Default: min(4, CPUs)')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write the results, per-clip scores included')
     parser.add_argument('--timeline', action='store_true',
@@ -221,11 +235,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plots: Dict[str, int] = {}
     out_videos: Dict[str, int] = {}
     results, failed, done = [], len(problems), {}
-    bar = tqdm(items, unit='video', file=sys.stderr, disable=args.no_progress or not items)
-    for number, item in enumerate(bar, 1):
+    predictions = iter_predict(rgb, [item.path for item in items], args.topk, flow,
+                               args.fusion_alpha, errors='keep', workers=args.workers,
+                               amp=args.amp, decoder=args.decoder,
+                               decode_timeout=decode_timeout(args))
+    bar = tqdm(zip(items, predictions), total=len(items), unit='video', file=sys.stderr,
+               disable=args.no_progress or not items)
+    for number, (item, prediction) in enumerate(bar, 1):
         bar.set_description(osp.basename(item.path))
-        prediction = predict(rgb, item.path, args.topk, flow, args.fusion_alpha, errors='keep',
-                             decoder=args.decoder, decode_timeout=decode_timeout(args))
         if prediction.error is not None:
             failed += 1
             tqdm.write(f'r21d-infer: {item.path}: {prediction.error}', file=sys.stderr)
@@ -240,8 +257,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.timeline:
                 windows = timeline(rgb, item.path, args.window, args.stride, flow,
                                    args.fusion_alpha, args.batch_size,
-                                   progress=not args.no_progress, decoder=args.decoder,
-                                   decode_timeout=decode_timeout(args))
+                                   progress=not args.no_progress, amp=args.amp,
+                                   decoder=args.decoder, decode_timeout=decode_timeout(args))
                 lines.extend(_timeline_report(windows, args.topk))
                 entry['timeline'] = windows.to_dict(args.topk)
                 if args.plot:

@@ -8,7 +8,9 @@ training step, for every model in the process alike. Telling malloc to take larg
 from its heap and never trim it lets freed activations be reused, as PyTorch's CUDA caching
 allocator does on GPUs; the price is that the process keeps its peak memory until it exits.
 
-Our tools (train, test, demo, benchmark) switch this on at launch; set
+Our tools switch this on wherever they run a network on the CPU: train, test and demo at
+launch (``launch.prepare_launch``), the benchmark, and infer, extract-features, export and
+the API's loaders through ``device.use_device`` (``apis.loading.load_model``); set
 ``R21D_CPU_MALLOC=default`` to keep glibc's defaults. Elsewhere (other allocators, other C
 libraries) it does nothing.
 """

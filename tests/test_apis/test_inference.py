@@ -172,8 +172,11 @@ def test_a_checkpoint_of_another_modality_or_class_count_is_refused(tiny_recogni
         predict(rgb, np.zeros((20, 32, 32, 3), np.uint8), flow=rgb)
 
 
+@pytest.mark.parametrize('workers', [0, 2])
 def test_a_hung_decoder_costs_its_video_and_a_transient_error_stops_predict(
-        tiny_recognizers, videos, tmp_path, monkeypatch):
+        tiny_recognizers, videos, tmp_path, monkeypatch, workers):
+    """Loading workers decode with the decoder and timeout asked for, as this process does;
+    an error of the machine there stops the run here."""
     from stuck_decoders import SleepingReader, StuckEMFILEReader
 
     from r21d_plugin.data.decoders import TransientDecodeError, base
@@ -181,10 +184,11 @@ def test_a_hung_decoder_costs_its_video_and_a_transient_error_stops_predict(
     hang.write_bytes(open(videos['long'], 'rb').read())
     recognizer = load_recognizer(*tiny_recognizers['rgb'])
     results = predict(recognizer, [str(hang), videos['long']], errors='keep',
-                      decoder=SleepingReader, decode_timeout=1)
+                      decoder=SleepingReader, decode_timeout=1, workers=workers)
     assert results[0].error == 'the decoder hung: no result in 1 s (--decode-timeout)'
     np.testing.assert_array_equal(results[1].result.scores,
                                   predict(recognizer, videos['long']).result.scores)
-    monkeypatch.setattr(base, 'RETRY_WAIT', 0.0)
+    monkeypatch.setattr(base, 'RETRY_WAIT', 0.0)  # (workers wait as they would: 3.5 s)
     with pytest.raises(TransientDecodeError, match=r'Too many open files \(EMFILE\)'):
-        predict(recognizer, [videos['long']], errors='keep', decoder=StuckEMFILEReader)
+        predict(recognizer, [videos['long'], videos['long']], errors='keep',
+                decoder=StuckEMFILEReader, workers=workers)

@@ -15,6 +15,7 @@ from r21d_plugin.benchmark.candidates import candidates_for
 from r21d_plugin.benchmark.peers import (FramewiseClassifier, drop_stem_pool, mmaction_peer_cfg,
                                          torchvision_frames_peer, torchvision_video_peer)
 from r21d_plugin.benchmark.timing import interleaved_timings
+from r21d_plugin.models.fast_paths import cpu_has_bfloat16_kernels
 
 init_default_scope('mmaction')
 FC_400 = 512 * 400 + 400
@@ -162,7 +163,8 @@ def test_tool_runs_end_to_end_and_writes_json(tiny_recognizers, tmp_path):
         *TINY_RUN, '--amp', 'bf16', '--channels-last', '--test-clips', '3',
         '--pipeline-videos', '2', '--video-size', '32', '--video-frames', '12',
         '--pipeline-batches', '1', '--workers', '0', '--use-config', config,
-        '--use-seconds', '1', '--use-video-size', '48', '64', '--json', str(out))
+        '--use-seconds', '1', '--use-video-size', '48', '64', '--runtime-malloc', 'keep',
+        '--json', str(out))
     assert '| R(2+1)D | ours | float32 | channels_last_3d |' in result.stdout
     report = json.loads(out.read_text())
     assert report['machine']['torch_threads'] == 1
@@ -225,9 +227,13 @@ def test_tool_runs_end_to_end_and_writes_json(tiny_recognizers, tmp_path):
         assert row['windows'] == 1 and row['windows_per_s'] > 0
         assert row['decode_share'] + row['prepare_share'] + row['model_share'] == (
             pytest.approx(1))
-    assert [row['runtime'] for row in entry['export']['rows']] == [
-        'pytorch float32', 'pytorch bf16 autocast', 'onnxruntime']
-    assert f"| {config} | onnxruntime |" in result.stdout
+    bf16 = ['openvino bfloat16'] if cpu_has_bfloat16_kernels() else []
+    assert [(row['runtime'], row['cpu_malloc']) for row in entry['export']['rows']] == [
+        (runtime, 'keeps freed memory') for runtime in [
+            'pytorch float32', 'pytorch bf16 autocast', 'onnxruntime', 'openvino float32']
+        + bf16]
+    assert f"{config}, exported to ONNX, batch 1:" in result.stdout
+    assert "| onnxruntime | keeps freed memory | 1 |" in result.stdout
     assert f"| {config} | bfloat16 |" in result.stdout
 
 

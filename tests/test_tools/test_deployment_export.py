@@ -8,8 +8,9 @@ import pytest
 from helpers import REPO, random_checkpoint, tiny_recognizer_config
 
 from r21d_plugin.apis import export
-from r21d_plugin.benchmark import use_speed
+from r21d_plugin.cli import export as export_tool
 from r21d_plugin.cli.export import main
+from r21d_plugin.models.fast_paths import cpu_has_bfloat16_kernels
 
 
 @pytest.fixture
@@ -35,9 +36,13 @@ def test_export_prints_the_file_its_input_and_the_verification(tmp_path, tiny_fi
     assert lines[2] == "  output probs: float32 ['batch', 5] (softmax probabilities)"
     assert [line.split(': max |diff| ')[0] for line in lines[3:]] == [
         'verify: onnxruntime vs PyTorch, batch 1', 'verify: onnxruntime vs PyTorch, batch 2',
+        'verify: openvino vs PyTorch, batch 1', 'verify: openvino vs PyTorch, batch 2',
         'verify: passed (tolerance 1e-04)']
-    assert json.loads((tmp_path / 'out' / 'tiny.onnx.json').read_text())['verification'][
-        'passed'] is True
+    verification = json.loads((tmp_path / 'out' / 'tiny.onnx.json').read_text())[
+        'verification']
+    assert verification['passed'] is True
+    assert verification['runtime'] == ('onnxruntime CPUExecutionProvider, openvino CPU '
+                                       '(float32)')
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == [
         'tiny.onnx', 'tiny.onnx.json']
 
@@ -77,17 +82,21 @@ def test_wrong_pair_and_unsupported_options_exit_2_with_the_reason(tmp_path, tin
             in capsys.readouterr().err)
 
 
-def test_benchmark_prints_three_runtimes(tmp_path, tiny_files, capsys, monkeypatch):
+def test_benchmark_prints_every_runtime(tmp_path, tiny_files, capsys, monkeypatch):
     config, checkpoint = tiny_files
-    monkeypatch.setattr(use_speed, 'runtime_throughput',
-                        functools.partial(use_speed.runtime_throughput, warmup=1, iters=1))
+    monkeypatch.setattr(export_tool, 'compare_runtimes',
+                        functools.partial(export_tool.compare_runtimes, warmup=1, iters=1))
     assert main([config, checkpoint, '--out', str(tmp_path / 'tiny.onnx'), '--crop', '32',
                  '--benchmark', '2']) == 0
-    table = capsys.readouterr().out.splitlines()[-4:]
-    assert table[0].split() == ['runtime', 'batch', 'clips/s', 's/call', 'vs', 'fp32']
-    assert [line.rsplit(None, 4)[0] for line in table[1:]] == [
-        'pytorch float32', 'pytorch bf16 autocast', 'onnxruntime']
-    assert table[1].endswith(' 1.00x')
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index('| runtime | malloc | batch | clips/s | s/call | x PyTorch float32 |')
+    rows = [line.split(' | ') for line in lines[start + 2:]]
+    bf16 = ['openvino bfloat16'] if cpu_has_bfloat16_kernels() else []
+    assert [row[0] for row in rows] == [
+        '| pytorch float32', '| pytorch bf16 autocast', '| onnxruntime', '| openvino float32'
+    ] + ['| ' + name for name in bf16]
+    assert {(row[1], row[2]) for row in rows} == {('keeps freed memory', '2')}
+    assert rows[0][-1] == '1.00 |'
 
 
 def test_tools_wrapper_runs_as_a_script(tmp_path, tiny_files):

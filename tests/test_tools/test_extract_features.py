@@ -132,3 +132,34 @@ def test_an_error_on_one_rank_ends_every_rank_at_once(model_files, videos, tmp_p
     assert result.returncode != 0
     assert 'RuntimeError: injected failure on rank 1' in result.stderr
     assert not (tmp_path / 'out' / 'index.csv').exists()
+
+
+def test_openvino_runtime_gives_pytorchs_features(model_files, videos, tmp_path, capsys):
+    config, checkpoint = model_files
+    src = videos / 'long'
+    common = [str(config), str(checkpoint), str(src)]
+    assert main(common + [str(tmp_path / 'pt'), '--workers', '0', '--no-progress',
+                          '--device', 'cpu']) == 0
+    assert main(common + [str(tmp_path / 'ov'), '--workers', '0', '--no-progress',
+                          '--device', 'cpu', '--runtime', 'openvino']) == 0
+    out = capsys.readouterr().out
+    assert "openvino: features within " in out and "of PyTorch's (of their scale) on 2 " \
+        'random clips, tolerance 1e-04' in out
+    for name in ('0.npy', '2.npy', '4.npy'):
+        expected, got = np.load(tmp_path / 'pt' / name), np.load(tmp_path / 'ov' / name)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+    assert (tmp_path / 'ov' / 'settings.json').read_text().count('"runtime": "openvino"') == 1
+    assert len(list((tmp_path / 'ov' / '.runtime').glob('rgb-pool5-*.onnx'))) == 1
+    # features of another runtime do not join those of PyTorch
+    assert main(common + [str(tmp_path / 'pt'), '--workers', '0', '--no-progress',
+                          '--device', 'cpu', '--runtime', 'onnxruntime']) == 2
+    assert "runtime: None there, 'onnxruntime' now" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('available, device', [(True, 'cuda:0'), (False, 'cpu')])
+def test_device_defaults_to_the_gpu_where_there_is_one(monkeypatch, available, device):
+    from r21d_plugin.cli import export, extract_features, infer
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: available)
+    assert extract_features.parse_args(['c.py', 'w.pth', 'src', 'out']).device == device
+    assert infer.parse_args(['c.py', 'w.pth', 'v.mp4']).device == device
+    assert export.parse_args(['c.py', '--out', 'x.onnx']).device == device

@@ -4,7 +4,7 @@
 which configs can be exported); ``graphs``: capturing the graphs, checking their operators,
 running the files and verifying them against PyTorch; ``exporter``: ``export_recognizer``
 (its docstring says what is exported, with which exporter, and why). Speed comparisons of
-the runtimes are in ``r21d_plugin.benchmark.use_speed``.
+the runtimes are in ``r21d_plugin.benchmark.runtimes``.
 """
 from .exporter import describe_export, export_recognizer
 from .graphs import (exported_runner, nonstandard_onnx_operators,

@@ -24,7 +24,7 @@ domain, a TorchScript graph only ``aten::`` / ``prim::`` operators, none of oneD
 no Python calls.
 """
 import json
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -37,9 +37,9 @@ from ...weights.convert import file_sha256
 from ..clip_pipeline import LOADING_STEPS, _step_type, config_test_pipeline
 from ..loading import (ConfigLike, build_model, config_name, load_config, load_model,
                        resolve_model)
-from .graphs import (_deploy_module, _export_onnx, _store_onnx_description, _torchscript_tools,
-                     nonstandard_onnx_operators, nonstandard_torchscript_operators,
-                     verify_export)
+from .graphs import (RUNTIME_NAMES, _deploy_module, _export_onnx, _store_onnx_description,
+                     _torchscript_tools, nonstandard_onnx_operators,
+                     nonstandard_torchscript_operators, verify_export)
 from . import spec as spec_module
 from .spec import (DEFAULT_OPSET, FORMATS, INPUT_NAME, METADATA_KEY, OPSET_RANGE,
                    ClipClassifier, ExportError, ExportResult, InputSpec, check_exportable,
@@ -103,7 +103,8 @@ def export_recognizer(config: ConfigLike,
                       softmax: bool = False,
                       opset: Optional[int] = None,
                       verify: bool = False,
-                      cfg_options: Optional[dict] = None) -> ExportResult:
+                      cfg_options: Optional[dict] = None,
+                      device: Union[None, str, torch.device] = None) -> ExportResult:
     """Export a config's recognizer (with a checkpoint's weights) to ONNX or TorchScript.
 
     Args:
@@ -120,9 +121,13 @@ def export_recognizer(config: ConfigLike,
             (dynamic).
         softmax (bool): output probabilities instead of logits. Default: False.
         opset (int, optional): ONNX opset, 11..20. Default: 17 for ONNX.
-        verify (bool): run the file against PyTorch on random clips (``verify_export``)
-            and record the result in the description. Default: False.
+        verify (bool): run the file against PyTorch on random clips (``verify_export``: in
+            ONNX Runtime, and in OpenVINO where it is installed) and record the result in the
+            description. Default: False.
         cfg_options (dict, optional): config overrides, as ``--cfg-options``.
+        device (str | torch.device, optional): where the PyTorch recognizer (the reference
+            of the verification, ``result.recognizer``) runs. Default: ``'cuda:0'`` where
+            torch sees a GPU, else ``'cpu'``. The graph is captured on the CPU.
 
     Returns:
         ExportResult: the files written and, with ``verify``, the comparison.
@@ -143,16 +148,15 @@ def export_recognizer(config: ConfigLike,
         check_not_an_input(written, [checkpoint, cfg.filename], 'the exported file')
     check_exportable(cfg, name)
     # Export and verification compute in float32; bf16 autocast is a PyTorch run setting.
-    recognizer = load_model(cfg, checkpoint, compute_dtype=None)
+    recognizer = load_model(cfg, checkpoint, device, compute_dtype=None)
     spec = input_spec(cfg, recognizer.backbone, clip_len, crop, batch_size, name)
     description = describe_export(cfg, recognizer, spec, fmt, opset, softmax, name,
                                   checkpoint)
-    captured = recognizer
-    if fmt == 'onnx':
-        # ONNX has no memory formats (the exporter refuses channels-last copies): its
-        # graph is captured from the plain NCTHW layout, with the same weights.
-        captured = build_model(cfg, compute_dtype=None, memory_format='contiguous')
-        captured.load_state_dict(recognizer.state_dict())
+    # The graph is captured from a CPU copy with the same weights; ONNX has no memory
+    # formats (the exporter refuses channels-last copies): its copy is in plain NCTHW.
+    captured = build_model(cfg, compute_dtype=None,
+                           **(dict(memory_format='contiguous') if fmt == 'onnx' else {}))
+    captured.load_state_dict(recognizer.state_dict())
     module = ClipClassifier(captured.backbone, captured.cls_head, spec.mean, spec.std,
                             softmax).eval()
     example = random_clips(spec, spec.batch_size or 2)
@@ -186,8 +190,8 @@ def export_recognizer(config: ConfigLike,
             result.path = out
             description['verification'] = dict(
                 against='the PyTorch recognizer, float32, eval mode',
-                runtime=('onnxruntime CPUExecutionProvider' if fmt == 'onnx'
-                         else 'torch.jit.load'),
+                runtime=', '.join(RUNTIME_NAMES[name] for name in dict.fromkeys(
+                    row['runtime'] for row in result.verification)),
                 tolerance=spec_module.VERIFY_TOLERANCE, passed=result.passed,
                 runs=result.verification)
 

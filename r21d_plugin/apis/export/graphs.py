@@ -8,6 +8,8 @@ from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
 import torch
 import torch.nn as nn
 
+from ..runtimes import (DEPLOY_EXTRA_HINT, RuntimeUnavailableError, installed_runtimes,
+                        onnx_runner)
 from .spec import INPUT_NAME, METADATA_KEY, ExportError, ExportResult, random_clips
 
 def _deploy_module(name: str):
@@ -16,8 +18,7 @@ def _deploy_module(name: str):
         return importlib.import_module(name)
     except ImportError as error:
         raise ExportError(f'{name} is not installed: ONNX export and its verification need '
-                          f'the deploy extra, pip install -e .[deploy] (onnx, '
-                          f'onnxruntime)') from error
+                          f'the deploy extra, {DEPLOY_EXTRA_HINT}') from error
 
 
 def onnx_operators(path: str) -> Set[Tuple[str, str]]:
@@ -81,21 +82,19 @@ def _store_onnx_description(path: str, description: dict) -> None:
 # --------------------------------------------------------------------------- running
 
 
-def exported_runner(path: str, fmt: str,
+def exported_runner(path: str, fmt: str, runtime: str = 'onnxruntime',
                     threads: Optional[int] = None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A function running an exported file on clips: ONNX Runtime (CPU) or TorchScript.
+    """A function running an exported file on clips: an ONNX file in ``runtime``
+    (``runtimes.onnx_runner``: ONNX Runtime or OpenVINO, CPU, float32), or TorchScript.
 
-    ``threads``: ONNX Runtime's intra-op threads. Default: torch's thread count, so both
-    runtimes use the same cores.
+    ``threads``: the runtime's threads. Default: torch's thread count, so both use the same
+    cores.
     """
     if fmt == 'onnx':
-        onnxruntime = _deploy_module('onnxruntime')
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        session = onnxruntime.InferenceSession(path, options,
-                                               providers=['CPUExecutionProvider'])
-        return lambda clips: torch.from_numpy(
-            session.run(None, {INPUT_NAME: clips.numpy()})[0])
+        try:
+            return onnx_runner(path, runtime, threads)
+        except RuntimeUnavailableError as error:
+            raise ExportError(str(error)) from None
     with _torchscript_tools():
         module = torch.jit.load(path, map_location='cpu').eval()
 
@@ -104,6 +103,17 @@ def exported_runner(path: str, fmt: str,
             return module(clips)
 
     return run
+
+
+#: How the description names each runtime a file was verified in.
+RUNTIME_NAMES = dict(onnxruntime='onnxruntime CPUExecutionProvider',
+                     openvino='openvino CPU (float32)', torchscript='torch.jit.load')
+
+
+def verification_runtimes(fmt: str) -> List[str]:
+    """What ``verify_export`` runs a file in: ONNX Runtime and, where it is installed,
+    OpenVINO; TorchScript in ``torch.jit``."""
+    return installed_runtimes() if fmt == 'onnx' else ['torchscript']
 
 
 def pytorch_scores(recognizer: nn.Module, clips: torch.Tensor,
@@ -120,29 +130,37 @@ def pytorch_scores(recognizer: nn.Module, clips: torch.Tensor,
 
 def verify_export(result: 'ExportResult',
                   batch_sizes: Optional[Sequence[int]] = None) -> List[dict]:
-    """Run the exported file and its PyTorch recognizer on the same random clips.
+    """Run the exported file (in each of ``verification_runtimes``) and its PyTorch
+    recognizer on the same random clips.
 
-    Batch sizes: 1 and 2 for a dynamic batch, else the fixed one (two draws).
+    Batch sizes: 1 and 2 for a dynamic batch, else the fixed one (two draws). PyTorch runs
+    where the recognizer is, in float32 (TF32 off on a GPU: it changes the scores by more
+    than the tolerance).
 
     Returns:
-        list[dict]: per run, ``batch_size``, ``max_abs_diff``, ``scale`` (the largest
-        |score| of PyTorch) and ``relative_diff`` (their ratio).
+        list[dict]: per runtime and run, ``runtime``, ``batch_size``, ``max_abs_diff``,
+        ``scale`` (the largest |score| of PyTorch) and ``relative_diff`` (their ratio).
     """
     spec = result.spec
     if batch_sizes is None:
         batch_sizes = (1, 2) if spec.batch_size is None else (spec.batch_size, ) * 2
     softmax = result.description['output']['name'] == 'probs'
-    run = exported_runner(result.path, result.format)
+    clips = [random_clips(spec, batch_size, seed=seed)
+             for seed, batch_size in enumerate(batch_sizes)]
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        expected = [pytorch_scores(result.recognizer, batch, softmax).cpu() for batch in clips]
     rows = []
-    for seed, batch_size in enumerate(batch_sizes):
-        clips = random_clips(spec, batch_size, seed=seed)
-        expected = pytorch_scores(result.recognizer, clips, softmax)
-        got = run(clips)
-        if tuple(got.shape) != tuple(expected.shape):
-            raise ExportError(f'{result.path} returned shape {tuple(got.shape)} for '
-                              f'{batch_size} clips, PyTorch {tuple(expected.shape)}')
-        max_abs_diff = float((got - expected).abs().max())
-        scale = float(expected.abs().max())
-        rows.append(dict(batch_size=batch_size, max_abs_diff=max_abs_diff, scale=scale,
-                         relative_diff=max_abs_diff / scale if scale else max_abs_diff))
+    for runtime in verification_runtimes(result.format):
+        run = exported_runner(result.path, result.format, runtime)
+        for batch, reference in zip(clips, expected):
+            got = run(batch)
+            if tuple(got.shape) != tuple(reference.shape):
+                raise ExportError(f'{result.path} returned shape {tuple(got.shape)} in '
+                                  f'{runtime} for {len(batch)} clips, PyTorch '
+                                  f'{tuple(reference.shape)}')
+            max_abs_diff = float((got - reference).abs().max())
+            scale = float(reference.abs().max())
+            rows.append(dict(runtime=runtime, batch_size=len(batch), max_abs_diff=max_abs_diff,
+                             scale=scale,
+                             relative_diff=max_abs_diff / scale if scale else max_abs_diff))
     return rows

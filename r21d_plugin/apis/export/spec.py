@@ -69,9 +69,9 @@ class ExportResult:
         description (dict): the content of the sidecar.
         spec (InputSpec): the input the file takes.
         recognizer (nn.Module): the PyTorch recognizer it was exported from (eval).
-        verification (list[dict], optional): per run, ``batch_size``, ``max_abs_diff``,
-            ``scale`` (the largest |score| of PyTorch) and ``relative_diff``; None if
-            not verified.
+        verification (list[dict], optional): per runtime and run, ``runtime``,
+            ``batch_size``, ``max_abs_diff``, ``scale`` (the largest |score| of PyTorch) and
+            ``relative_diff``; None if not verified.
     """
 
     path: str

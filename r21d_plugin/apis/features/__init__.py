@@ -35,9 +35,9 @@ frames from frame ``first_start + k * stride``, starting ``start / fps`` seconds
 the features were made with (a rerun with other settings is refused); ``OUT/failed.txt``,
 the videos that failed and why (only when some did).
 """
+from ...engine.device import AMP_DTYPES
 from .driver import DISTRIBUTED_TIMEOUT_S, ExtractionReport, extract_features
-from .extractor import (AMP_DTYPES, LAYER_STAGES, FeatureExtractor, WindowPreparer,
-                        extract_video_features)
+from .extractor import LAYER_STAGES, FeatureExtractor, WindowPreparer, extract_video_features
 from .inputs import VideoJob, list_videos
 from .store import FAILED_FILE, INDEX_COLUMNS, INDEX_FILE, SETTINGS_FILE, OutputInUseError
 

@@ -5,8 +5,9 @@ workers), ``FeatureExtractor`` (the networks up to the chosen stage) and
 ``extract_video_features`` (one video, in order, as a stream). The package docstring says
 what the windows, layers and two streams are.
 """
+import os.path as osp
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -15,14 +16,14 @@ import torch.nn as nn
 
 from ...data.decoders import DEFAULT_DECODE_TIMEOUT, Decoder
 from ...data.pipelines import computes_flow, with_clip_len
+from ...engine.device import amp_dtype, autocast
 from ...models.positions import FEATURE_LAYERS
 from ..clip_pipeline import ClipPipeline, config_test_pipeline, shared_frame_transform
 from ..video import Video, VideoSource, default_stride, open_video, window_starts
+from .runtime import VERIFY_CLIPS, feature_runner, graph_key, verify_features
 
 #: ``--layer`` names -> backbone stage (``out_indices``; ``models.positions``).
 LAYER_STAGES = FEATURE_LAYERS
-#: ``--amp`` names -> autocast dtypes.
-AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Frames of the blank window that checks a setup (and measures its features) at start.
 PROBE_FRAME_SIZE = (128, 171)
 
@@ -163,9 +164,9 @@ class FeatureExtractor:
             raise ValueError(f'layer must be one of {list(LAYER_STAGES)}, got {layer!r}')
         if keep_map and layer == 'pool5':
             raise ValueError('pool5 is pooled by definition; keep the map of conv5 instead')
-        if amp is not None and amp not in AMP_DTYPES:
-            raise ValueError(f'amp must be one of {list(AMP_DTYPES)} or None, got {amp!r}')
+        amp_dtype(amp)  # an unknown name fails here
         self.layer, self.keep_map, self.amp = layer, keep_map, amp
+        self.runtime, self.runners = 'pytorch', {}
         self.models = dict(rgb=model)
         pipelines = dict(rgb=_required_test_pipeline(model.cfg))
         if computes_flow(pipelines['rgb']):
@@ -198,27 +199,77 @@ class FeatureExtractor:
     def _stream_features(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         features = {}
         for name, model in self.models.items():
+            if name in self.runners:  # normalisation, network and pooling in one graph
+                features[name] = self.runners[name](inputs[name].float())
+                continue
             device = next(model.parameters()).device
             data = model.data_preprocessor(dict(inputs=[inputs[name]], data_samples=None),
                                            False)['inputs']
             clips = data.flatten(0, 1)  # one sample of num_windows clips -> the clips
-            autocast = (torch.autocast(device.type, dtype=AMP_DTYPES[self.amp])
-                        if self.amp else nullcontext())
-            with torch.no_grad(), autocast, _stage_output(model.backbone,
-                                                          LAYER_STAGES[self.layer]):
+            with torch.no_grad(), autocast(device, self.amp), _stage_output(
+                    model.backbone, LAYER_STAGES[self.layer]):
                 out = model.backbone(clips)
             out = out.float()
             features[name] = out if self.keep_map else out.mean(dim=(2, 3, 4))
         return features
+
+    def use_runtime(self, runtime: str, folder: str, onnx: Optional[str] = None
+                    ) -> Dict[str, float]:
+        """Run the networks in ``runtime`` (``'onnxruntime'``, ``'openvino'``) from here on,
+        verified against PyTorch first (``features_runtime``: each stream's graph exported
+        to, or reused from, ``folder``; ``onnx`` names the file of a single stream).
+        ``'pytorch'`` changes nothing.
+
+        Returns:
+            dict[str, float]: each stream's largest difference from PyTorch on random clips,
+            relative to its largest feature.
+
+        Raises:
+            ValueError: ``amp`` set, a model not on the CPU, or ``onnx`` with two streams.
+            RuntimeMismatchError: a graph made for other settings, or features beyond
+                ``FEATURE_TOLERANCE``.
+        """
+        if runtime == 'pytorch':
+            return {}
+        if self.amp is not None:
+            raise ValueError(f'--amp applies to --runtime pytorch: {runtime} runs the '
+                             'exported float32 graph')
+        if self.device.type != 'cpu':
+            raise ValueError(f'--runtime {runtime} runs on the CPU: add --device cpu')
+        if onnx is not None and len(self.models) > 1:
+            raise ValueError(f'--onnx names one graph; with two streams the graphs are kept '
+                             f'in {folder}')
+        probe = np.zeros((self.preparer.frames_per_window, ) + PROBE_FRAME_SIZE + (3, ),
+                         np.uint8)
+        shapes = {name: (VERIFY_CLIPS, ) + tuple(inputs.shape[1:])
+                  for name, inputs in self.preparer.prepare([probe]).items()}
+        generator = torch.Generator().manual_seed(0)
+        clips = {name: (torch.randint(0, 256, shape, generator=generator).float()
+                        if shape[1] == 3 else torch.randn(shape, generator=generator) * 2)
+                 for name, shape in shapes.items()}
+        stage, suffix = LAYER_STAGES[self.layer], '-map' if self.keep_map else ''
+        runners = {}
+        for name, model in self.models.items():
+            key = graph_key(model, stage, self.keep_map, shapes[name][2])
+            path = onnx or osp.join(folder, f'{name}-{self.layer}{suffix}-{key[:16]}.onnx')
+            runners[name] = feature_runner(model, stage, self.keep_map, clips[name], runtime,
+                                           path, key)
+        differences = verify_features(runtime, self._stream_features(clips), {
+            name: run(clips[name]) for name, run in runners.items()})
+        self.runtime, self.runners = runtime, runners
+        return differences
 
     def __call__(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Features of prepared windows (``WindowPreparer.prepare``), float32 on the CPU."""
         return torch.cat(list(self._stream_features(inputs).values()), dim=1).cpu()
 
     def settings(self) -> dict:
-        """What the features depend on (besides the weights), as ``settings.json`` holds it."""
+        """What the features depend on (besides the weights), as ``settings.json`` holds it
+        (``runtime`` only where it is not PyTorch, as before runtimes were added)."""
         preparer = self.preparer
+        runtime = {} if self.runtime == 'pytorch' else dict(runtime=self.runtime)
         return dict(
+            **runtime,
             layer=self.layer, keep_map=self.keep_map, amp=self.amp,
             clip_len=preparer.clip_len, frame_interval=preparer.frame_interval,
             stride=preparer.stride, window_frames=preparer.frames_per_window,

@@ -73,6 +73,14 @@ class ToolParser(argparse.ArgumentParser):
             help='load the checkpoint in full even if it holds objects outside the safe '
             'allow-list (full unpickling can run code from the file: only a file you trust)')
 
+    def add_model_arguments(self, config_help: str, checkpoint_help: str) -> None:
+        """CONFIG, an optional CHECKPOINT and ``--trust-checkpoint``: the arguments of every
+        tool that runs a recognizer (CONFIG may be a published model's name, whose own
+        weights are used where CHECKPOINT is left out: ``apis.loading.resolve_model``)."""
+        self.add_argument('config', help=config_help)
+        self.add_argument('checkpoint', nargs='?', default=None, help=checkpoint_help)
+        self.add_trust_checkpoint()
+
     def parse_known_args(self, args: Optional[Sequence[str]] = None,
                          namespace: Optional[argparse.Namespace] = None
                          ) -> Tuple[argparse.Namespace, List[str]]:

@@ -37,12 +37,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = tool_parser(
         description=__doc__.split('\n\n')[0],
         epilog='Exit status: 0 done, 1 verification failed, 2 cannot export.')
-    parser.add_argument('config', help='the recognizer\'s config file, or a published '
-                        'model\'s name (r21d-list-models)')
-    parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='its weights (default: a published model\'s own; a config\'s '
-                        'initial weights, for trials)')
-    parser.add_trust_checkpoint()
+    parser.add_model_arguments(
+        'the recognizer\'s config file, or a published model\'s name (r21d-list-models)',
+        'its weights (default: a published model\'s own; a config\'s initial weights, for '
+        'trials)')
     parser.add_argument('--format', dest='fmt', choices=('onnx', 'torchscript'),
                         default='onnx', help='default: onnx')
     parser.add_argument('--out', required=True, help='the file to write (and FILE.json)')

@@ -45,12 +45,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Clip features for every window of every video: OUT/<video>.npy '
         '(float32, one row per window) and OUT/index.csv',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('config', help='the (RGB) recognizer config; its test pipeline '
-                        'preprocesses the windows')
-    parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='its checkpoint (loaded strictly); left out when CONFIG is a '
-                        'published model\'s name (r21d-list-models): its own weights')
-    parser.add_trust_checkpoint()
+    parser.add_model_arguments(
+        'the (RGB) recognizer config, whose test pipeline preprocesses the windows, or a '
+        'published model\'s name (r21d-list-models)',
+        'its checkpoint (loaded strictly); left out for a published model\'s own weights')
     parser.add_argument('src', help='a video file, a folder of videos (searched '
                         'recursively), or a VideoDataset annotation file')
     parser.add_argument('out', help='the output folder')

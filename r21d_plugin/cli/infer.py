@@ -55,12 +55,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         epilog='Outputs for several videos (--plot, --out-video) get the video\'s name '
                'appended: OUT.png -> OUT_<video>.png (OUT_<video>_2.png for a second video '
                'of that name).')
-    parser.add_argument('config', help='the recognizer config (e.g. configs/pretrained/*.py), '
-                        'or a published model\'s name (r21d-list-models)')
-    parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='its checkpoint (training\'s, tools/convert_weights.py\'s, or '
-                        'r21d://NAME); left out for a published model\'s own weights')
-    parser.add_trust_checkpoint()
+    parser.add_model_arguments(
+        'the recognizer config (e.g. configs/pretrained/*.py), or a published model\'s name '
+        '(r21d-list-models)',
+        'its checkpoint (training\'s, tools/convert_weights.py\'s, or r21d://NAME); left out '
+        'for a published model\'s own weights')
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='video files, folders of videos, annotation files (.txt)')
     parser.add_argument('--label-map', help='class names, one per line, or a packaged name '

@@ -17,13 +17,16 @@ These are the paper's definitions only; ``fast_paths`` may compute the same valu
 convs as 2D convs on frames in training), behind
 one switch, and steps aside to the plain computation written here whenever it does not apply.
 """
-from typing import Dict, Optional, Type
+from typing import Dict, Optional, Tuple, Type
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
 from . import fast_paths
+
+#: A conv's (kernel_size, stride, padding), each (time, height, width).
+Geometry = Tuple[Tuple[int, int, int], Tuple[int, int, int], Tuple[int, int, int]]
 
 
 def factorized_mid_channels(in_channels: int, out_channels: int,
@@ -66,25 +69,44 @@ class FoldableConv3d(nn.Conv3d):
         return super()._conv_forward(x, weight, bias)
 
 
-class FullConv3d(FoldableConv3d):
+class SingleConv3d(FoldableConv3d):
+    """A conv kind that is one ``Conv3d`` (no bias): the kinds' shared keyword-only
+    constructor, with the kernel, stride and padding from the kind's ``geometry``.
+    ``mid_channels``, ``norm_cfg`` and ``act_cfg`` are taken (the builder passes every kind
+    the same arguments) and unused. ``temporal_kernel`` is required where ``geometry`` uses it.
+    """
+
+    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
+                 temporal_kernel: Optional[int] = None, spatial_stride: int = 1,
+                 temporal_stride: int = 1, mid_channels: Optional[int] = None,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None) -> None:
+        kernel, stride, padding = self.geometry(spatial_kernel, temporal_kernel,
+                                                spatial_stride, temporal_stride)
+        super().__init__(in_channels, out_channels, kernel_size=kernel, stride=stride,
+                         padding=padding, bias=False)
+
+    @staticmethod
+    def geometry(spatial_kernel: int, temporal_kernel: int, spatial_stride: int,
+                 temporal_stride: int) -> Geometry:
+        """(kernel_size, stride, padding) of the conv, each (time, height, width)."""
+        raise NotImplementedError
+
+
+class FullConv3d(SingleConv3d):
     """A t x d x d convolution (R3D's conv); strides 2x2x2 when its group downsamples."""
 
     strides_in_time = True
 
-    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
-                 temporal_kernel: int, spatial_stride: int = 1,
-                 temporal_stride: int = 1, mid_channels: Optional[int] = None,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            in_channels, out_channels,
-            kernel_size=(temporal_kernel, spatial_kernel, spatial_kernel),
-            stride=(temporal_stride, spatial_stride, spatial_stride),
-            padding=(temporal_kernel // 2, spatial_kernel // 2, spatial_kernel // 2),
-            bias=False)
+    @staticmethod
+    def geometry(spatial_kernel: int, temporal_kernel: int, spatial_stride: int,
+                 temporal_stride: int) -> Geometry:
+        return ((temporal_kernel, spatial_kernel, spatial_kernel),
+                (temporal_stride, spatial_stride, spatial_stride),
+                (temporal_kernel // 2, spatial_kernel // 2, spatial_kernel // 2))
 
 
-class SpatialConv3d(FoldableConv3d):
+class SpatialConv3d(SingleConv3d):
     """A 1 x d x d convolution: a 2D conv applied to every frame with the same filters.
 
     Never strides in time (its downsampling is 1x2x2), whatever the group asks. In CPU
@@ -93,17 +115,11 @@ class SpatialConv3d(FoldableConv3d):
 
     strides_in_time = False
 
-    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
-                 temporal_kernel: int = 1, spatial_stride: int = 1,
-                 temporal_stride: int = 1, mid_channels: Optional[int] = None,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            in_channels, out_channels,
-            kernel_size=(1, spatial_kernel, spatial_kernel),
-            stride=(1, spatial_stride, spatial_stride),
-            padding=(0, spatial_kernel // 2, spatial_kernel // 2),
-            bias=False)
+    @staticmethod
+    def geometry(spatial_kernel: int, temporal_kernel: int, spatial_stride: int,
+                 temporal_stride: int) -> Geometry:
+        return ((1, spatial_kernel, spatial_kernel), (1, spatial_stride, spatial_stride),
+                (0, spatial_kernel // 2, spatial_kernel // 2))
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -111,7 +127,7 @@ class SpatialConv3d(FoldableConv3d):
         return fast if fast is not None else super()._conv_forward(x, weight, bias)
 
 
-class CollapsingConv3d(FoldableConv3d):
+class CollapsingConv3d(SingleConv3d):
     """R2D's conv1: an L x d x d kernel with no temporal padding.
 
     The clip's L frames are treated as 3L channels of one image, so time collapses to 1.
@@ -121,17 +137,11 @@ class CollapsingConv3d(FoldableConv3d):
 
     strides_in_time = False
 
-    def __init__(self, *, in_channels: int, out_channels: int, spatial_kernel: int,
-                 temporal_kernel: int, spatial_stride: int = 1,
-                 temporal_stride: int = 1, mid_channels: Optional[int] = None,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            in_channels, out_channels,
-            kernel_size=(temporal_kernel, spatial_kernel, spatial_kernel),
-            stride=(1, spatial_stride, spatial_stride),
-            padding=(0, spatial_kernel // 2, spatial_kernel // 2),
-            bias=False)
+    @staticmethod
+    def geometry(spatial_kernel: int, temporal_kernel: int, spatial_stride: int,
+                 temporal_stride: int) -> Geometry:
+        return ((temporal_kernel, spatial_kernel, spatial_kernel),
+                (1, spatial_stride, spatial_stride), (0, spatial_kernel // 2, spatial_kernel // 2))
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.shape[2] != self.kernel_size[0]:

@@ -16,14 +16,20 @@ workers returned. This launcher runs torchrun's own ``main`` with two changes:
 * When the first worker to end exited 75 (preempted, saved) and the others 75 too or by the
   SIGTERM torchrun then sends them, the launcher exits 75; other failures keep torchrun's
   report and status 1.
+
+torchrun without ``--signals-to-handle`` (torch 2.4 has none) installs its own handler for
+SIGTERM, SIGINT, SIGHUP and SIGQUIT when it starts the workers; there the launcher keeps its
+handlers of SIGTERM and SIGUSR1 in place through that (``_keeping_forwarded_handlers``).
 """
+import contextlib
 import os
 import signal
 import sys
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
 from torch.distributed.elastic.multiprocessing.api import _terminate_process_handler
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import get_args_parser
 from torch.distributed.run import main as torchrun
 
 from .preemption import PREEMPTED_EXIT_STATUS
@@ -73,13 +79,40 @@ def _preempted(error: ChildFailedError) -> bool:
         for failure in error.failures.values())
 
 
+def _torchrun_takes_signals_to_handle() -> bool:
+    """Whether this torch's torchrun has ``--signals-to-handle`` (torch 2.4 has not)."""
+    return '--signals-to-handle' in get_args_parser().format_help()
+
+
+@contextlib.contextmanager
+def _keeping_forwarded_handlers() -> Iterator[None]:
+    """Inside, ``signal.signal`` leaves the handlers of ``FORWARDED_SIGNALS`` as they are, so
+    that a torchrun without ``--signals-to-handle`` does not replace them."""
+    install = signal.signal
+
+    def install_unless_forwarded(signum: int, handler: Any) -> Any:
+        if signum in FORWARDED_SIGNALS:
+            return signal.getsignal(signum)
+        return install(signum, handler)
+
+    signal.signal = install_unless_forwarded
+    try:
+        yield
+    finally:
+        signal.signal = install
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run torchrun on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     for signum in FORWARDED_SIGNALS:
         signal.signal(signum, _forward_to_workers)
     try:
-        torchrun(['--signals-to-handle', TORCHRUN_SIGNALS, *argv])
+        if _torchrun_takes_signals_to_handle():
+            torchrun(['--signals-to-handle', TORCHRUN_SIGNALS, *argv])
+        else:
+            with _keeping_forwarded_handlers():
+                torchrun(argv)
     except ChildFailedError as error:
         if not _preempted(error):
             raise

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.decoders import TransientDecodeError
 from ..data.prep.isolated_pool import crash_reason
 from ..data.samples import exception_summary
-from .features.decoding import _dead_workers, _init_loading_worker, _loading_context
+from .features.decoding import dead_workers, init_loading_worker, loading_context
 from .video import VideoReadError
 
 #: Prepared items each worker may hold ahead of the one this process waits for.
@@ -81,8 +81,8 @@ def _pass(dataset: _Prepared, indices: List[int], workers: int,
     """The outcomes of ``indices`` in order; ``delivered`` counts those yielded. A worker
     that dies raises ``_WorkerDied`` (with its reason)."""
     loader = DataLoader(_Subset(dataset, indices), batch_size=None, collate_fn=_as_is,
-                        num_workers=workers, multiprocessing_context=_loading_context(),
-                        worker_init_fn=_init_loading_worker, prefetch_factor=PREFETCH)
+                        num_workers=workers, multiprocessing_context=loading_context(),
+                        worker_init_fn=init_loading_worker, prefetch_factor=PREFETCH)
     outcomes = iter(loader)
     try:
         for outcome in outcomes:
@@ -93,7 +93,7 @@ def _pass(dataset: _Prepared, indices: List[int], workers: int,
         # fetched an item it had shared breaks that connection instead.
         if isinstance(error, RuntimeError) and not str(error).startswith('DataLoader worker'):
             raise
-        died = _dead_workers(outcomes)
+        died = dead_workers(outcomes)
         code = next(iter(died.values()), None)
         raise _WorkerDied(crash_reason(code) if died
                           else f'the decoding process died ({error})',

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import List
 
-from ..data.decoders.options import add_decoder_arguments, decode_timeout
+from .decoding import add_decoder_arguments, decode_timeout
 from ..data.prep.paths import check_not_an_input
 from .errors import cli_main, non_negative_int, positive_int, tool_parser
 

@@ -126,6 +126,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse ``type=``: a finite number >= 0 (time limits, where 0 means none)."""
+    value = _number(float, text)
+    if not 0 <= value < float('inf'):
+        raise argparse.ArgumentTypeError(f'must be 0 or a positive number, got {text!r}')
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse ``type=``: a finite number > 0 (seconds, rates)."""
     value = _number(float, text)

@@ -24,7 +24,7 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from r21d_plugin.data.decoders.options import add_decoder_arguments, decode_timeout
+from r21d_plugin.cli.decoding import add_decoder_arguments, decode_timeout
 from r21d_plugin.cli.errors import (cli_main, error_line, non_negative_int, positive_int,
                                     tool_parser)
 from r21d_plugin.apis.features import (AMP_DTYPES, DISTRIBUTED_TIMEOUT_S, FAILED_FILE,

@@ -15,7 +15,7 @@ import sys
 from typing import List, Optional, Tuple
 
 from ..data.prep.flow_extraction import PAPER_FRAME_SIZE, extract_flow
-from ..data.decoders.options import add_decoder_arguments, decode_timeout
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import cli_main, positive_int, tool_parser
 
 

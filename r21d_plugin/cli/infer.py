@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from ..data.decoders.options import add_decoder_arguments, decode_timeout
+from .decoding import add_decoder_arguments, decode_timeout
 from .errors import ToolError, cli_main, non_negative_int, positive_int, tool_parser
 from ..apis.inference import Prediction, Timeline, iter_predict, timeline
 from ..apis.loading import RecognizerLoadError, VideoRecognizer, load_recognizer
@@ -37,7 +37,6 @@ from ..apis.visualization import plot_timeline, write_labelled_video
 from ..data.annotations import shown_name
 from ..data.prep.paths import check_not_an_input
 from ..engine.checkpoint import atomic_write
-from ..engine.checkpoint_loading import CheckpointMismatchError
 from ..engine.device import AMP_DTYPES, default_device
 from ..label_maps import LabelMapError
 from ..zoo import is_model, resolve
@@ -220,7 +219,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
         streams = _load(args)
-    except (RecognizerLoadError, CheckpointMismatchError, LabelMapError) as error:
+    except (RecognizerLoadError, LabelMapError) as error:
         raise ToolError(error) from error
     rgb, flow = streams['rgb'], streams.get('flow')
     if rgb.labels is None:

@@ -78,7 +78,7 @@ def test_amp_runs_the_network_under_autocast(tiny_recognizers, several_videos):
 
 def test_workers_that_cannot_start_are_an_error_not_bad_items(tmp_path, monkeypatch):
     from r21d_plugin.apis import video_workers
-    monkeypatch.setattr(video_workers, '_init_loading_worker', exit_at_start)
+    monkeypatch.setattr(video_workers, 'init_loading_worker', exit_at_start)
     with pytest.raises(RuntimeError, match='the loading workers exit before preparing '
                                            r'anything \(the decoder process died'):
         list(prepared_in_order([1], CrashOnItem(str(tmp_path / 'log.txt')), workers=1))

@@ -70,7 +70,7 @@ class _VideoWindows(IterableDataset):
             yield _Windows(job, error=exception_summary(exc))
 
 
-def _loading_context() -> multiprocessing.context.BaseContext:
+def loading_context() -> multiprocessing.context.BaseContext:
     """Loading workers fork from a fresh server process that imported this module once,
     not from the main process: a fork after OpenCV or OpenMP started threads can hang."""
     context = multiprocessing.get_context('forkserver')
@@ -78,7 +78,7 @@ def _loading_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _init_loading_worker(worker_id: int) -> None:
+def init_loading_worker(worker_id: int) -> None:
     import cv2
     cv2.setNumThreads(1)  # the workers fill the cores
     # Decoders print their own logs (ffmpeg's, decord's); the main process names each
@@ -87,7 +87,7 @@ def _init_loading_worker(worker_id: int) -> None:
     os.dup2(devnull, 2)
 
 
-def _dead_workers(items, wait_s: float = 5.0) -> Dict[int, int]:
+def dead_workers(items, wait_s: float = 5.0) -> Dict[int, int]:
     """Exit codes of the loader's dead worker processes (private to torch, hence looked up
     with care), by worker index; waits up to ``wait_s`` for a crashing one to be reaped."""
     workers = getattr(items, '_workers', [])

@@ -16,7 +16,7 @@ from ...data.prep.isolated_pool import crash_reason
 from ...data.prep.paths import safe_output_path
 from ...engine.checkpoint import remove_partial_writes
 from ..video import VideoReadError, window_span
-from .decoding import (_dead_workers, _init_loading_worker, _loading_context, _VideoWindows,
+from .decoding import (dead_workers, init_loading_worker, loading_context, _VideoWindows,
                        _Windows, _WorkerCrash)
 from .extractor import FeatureExtractor
 from .inputs import VideoJob, list_videos
@@ -104,13 +104,13 @@ class _Run:
         if not workers:
             return DataLoader(dataset, batch_size=None)
         return DataLoader(dataset, batch_size=None, num_workers=workers,
-                          multiprocessing_context=_loading_context(),
-                          worker_init_fn=_init_loading_worker, prefetch_factor=2)
+                          multiprocessing_context=loading_context(),
+                          worker_init_fn=init_loading_worker, prefetch_factor=2)
 
     def _pass(self, jobs: List[int], workers: int) -> None:
         """Extract ``jobs``; raise _WorkerCrash if a loading worker dies."""
         workers = min(workers, len(jobs))
-        context = _loading_context()
+        context = loading_context()
         current = context.Array('l', [-1] * workers, lock=False) if workers else None
         items = iter(self._loader(jobs, workers, current))
         try:
@@ -128,7 +128,7 @@ class _Run:
             # process fetched a batch it had shared breaks that connection instead.
             if isinstance(exc, RuntimeError) and not str(exc).startswith('DataLoader worker'):
                 raise
-            died = _dead_workers(items)
+            died = dead_workers(items)
             suspects = [current[index] for index in (died or range(workers))]
             reason = (crash_reason(next(iter(died.values()))) if died
                       else f'the decoding process died ({exc})')

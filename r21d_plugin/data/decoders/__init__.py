@@ -62,7 +62,7 @@ def resolve_decoder(decoder: Decoder = 'auto') -> Type[FrameReader]:
             if DECODERS[name].available():
                 return DECODERS[name]
         raise DecoderUnavailableError(
-            f'no video decoder is installed: pip install av (or torchcodec, or decord)')
+            'no video decoder is installed: pip install av (or torchcodec, or decord)')
     if decoder not in DECODERS:
         raise DecoderUnavailableError(f'--decoder {decoder}: unknown; choose one of '
                                       f'{", ".join(DECODER_CHOICES)}')

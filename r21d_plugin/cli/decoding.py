@@ -3,7 +3,8 @@ videos outside MMAction2's pipelines (infer, extract-features, extract-flow, che
 import argparse
 from typing import Optional
 
-from . import AUTO_ORDER, DECODER_CHOICES, DEFAULT_DECODE_TIMEOUT
+from ..data.decoders import AUTO_ORDER, DECODER_CHOICES, DEFAULT_DECODE_TIMEOUT
+from .errors import non_negative_float
 
 
 def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,7 +12,7 @@ def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--decoder', choices=DECODER_CHOICES, default='auto',
                         help=f'video decoder; auto: the first installed of '
                              f'{", ".join(AUTO_ORDER)} (docs/inference.md, "Decoders")')
-    parser.add_argument('--decode-timeout', type=float, default=DEFAULT_DECODE_TIMEOUT,
+    parser.add_argument('--decode-timeout', type=non_negative_float, default=DEFAULT_DECODE_TIMEOUT,
                         metavar='SECONDS',
                         help='a decoder call (opening a video, or decoding one batch of its '
                              'frames) that takes longer fails that video as hung; the others '
@@ -20,4 +21,4 @@ def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 def decode_timeout(args: argparse.Namespace) -> Optional[float]:
     """The parsed ``--decode-timeout``, None for no limit."""
-    return args.decode_timeout if args.decode_timeout and args.decode_timeout > 0 else None
+    return args.decode_timeout or None

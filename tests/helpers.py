@@ -22,7 +22,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import cv2
 import numpy as np
@@ -494,6 +494,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def cli_tools() -> List[str]:
+    """The modules of ``r21d_plugin/cli`` that are tools (define ``main``), not its helpers."""
+    return sorted(path.stem for path in (REPO / 'r21d_plugin' / 'cli').glob('*.py')
+                  if re.search(r'^def main\(', path.read_text(), re.MULTILINE))
 
 
 def run_tool(*command, cwd: Path = REPO, env: Optional[dict] = None,

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import List
 
-from helpers import run_tool, sports1m_not_prepared
+from helpers import cli_tools, run_tool, sports1m_not_prepared
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -59,9 +59,7 @@ def test_the_wheel_ships_configs_label_maps_and_a_console_script_per_tool(tmp_pa
     wrappers = [re.search(r'from r21d_plugin\.cli\.(\w+) import main', path.read_text())
                 for path in (REPO / 'tools').rglob('*.py')]
     wrapped = [found.group(1) for found in wrappers if found]  # tools/analysis has scripts too
-    tools = {path.stem for path in (REPO / 'r21d_plugin' / 'cli').glob('*.py')
-             if re.search(r'^def main\(', path.read_text(), re.MULTILINE)}  # not its helpers
-    assert sorted(wrapped) == sorted(tools)  # one tools/ wrapper per tool, no more
+    assert sorted(wrapped) == cli_tools()  # one tools/ wrapper per tool, no more
     for module in wrapped:  # each tools/ wrapper's tool is a console script
         assert scripts[f"r21d-{module.replace('_', '-')}"] == f'r21d_plugin.cli.{module}:main'
 

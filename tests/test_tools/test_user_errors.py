@@ -5,7 +5,7 @@ import importlib
 from pathlib import Path
 
 import pytest
-from helpers import SCRIPTS, run_tool, sports1m_not_prepared, write_annotation
+from helpers import SCRIPTS, cli_tools, run_tool, sports1m_not_prepared, write_annotation
 
 from r21d_plugin.cli.errors import VERBOSE_ENV, cli_main, tool_name
 from r21d_plugin.data.robust import RobustVideoDataset
@@ -95,9 +95,7 @@ def test_the_converter_names_a_missing_source(tmp_path):
         "ig65m-pytorch's (VMZ-pt) .pth, or a VMZ Caffe2 .pkl, as --source says."))
 
 
-@pytest.mark.parametrize('tool', sorted(
-    path.stem for path in (REPO / 'r21d_plugin/cli').glob('*.py')
-    if path.stem not in ('__init__', 'errors')))
+@pytest.mark.parametrize('tool', cli_tools())
 def test_every_tool_has_the_verbose_flag(tool, capsys):
     with pytest.raises(SystemExit) as exit_:
         importlib.import_module(f'r21d_plugin.cli.{tool}').main(['--help'])
